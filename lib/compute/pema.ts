@@ -1,0 +1,41 @@
+/**
+ * PEMA contract (parallel external-memory algorithms). Every analysis is an
+ * accumulator over chunks:
+ *
+ *   init(spec, schema)        -> State   (State: plain objects of numbers/typed arrays, structured-cloneable)
+ *   process(spec, State, chunk) -> State (usually calls native kernels)
+ *   merge(spec, State, State) -> State   (associative: the result does not depend on chunking)
+ *   finalize(spec, State)     -> { done: true, result } | { done: false, spec }  (next pass, e.g. IRLS)
+ *
+ * Accumulators are registered by name so worker threads (RxLocalParallel) and other
+ * compute contexts can rebuild them from (name, spec); spec must be structured-cloneable.
+ */
+import type { Chunk, Schema } from '../data/types.js';
+
+export type PassResult<Spec, Result> = { done: true; result: Result } | { done: false; spec: Spec };
+
+export interface AccumulatorDef<Spec = unknown, State = unknown, Result = unknown> {
+  /** Registry key, e.g. 'rxSummary', 'rxLinMod'. */
+  readonly name: string;
+  /** Columns the pass needs (undefined = all). */
+  columns?(spec: Spec, schema: Schema): string[] | undefined;
+  init(spec: Spec, schema: Schema): State;
+  process(spec: Spec, state: State, chunk: Chunk): State | Promise<State>;
+  merge(spec: Spec, a: State, b: State): State;
+  finalize(spec: Spec, state: State, schema: Schema): PassResult<Spec, Result> | Promise<PassResult<Spec, Result>>;
+}
+
+const registry = new Map<string, AccumulatorDef<any, any, any>>();
+
+export function registerAccumulator<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>): AccumulatorDef<Spec, State, Result> {
+  registry.set(def.name, def as AccumulatorDef<any, any, any>);
+  return def;
+}
+
+export function getAccumulator(name: string): AccumulatorDef<any, any, any> | undefined {
+  return registry.get(name);
+}
+
+export function registeredAccumulators(): string[] {
+  return [...registry.keys()];
+}
