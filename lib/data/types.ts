@@ -16,6 +16,10 @@
  *   string    Array<string | null>  (null where missing)
  *   date      Int32Array days since 1970-01-01
  *   timestamp Float64Array milliseconds since epoch (UTC)
+ *
+ * Factor codes mean the same level in every chunk of one source: a later chunk may only
+ * APPEND levels (chunk k's levels are a prefix of chunk k+1's). Schema levels, when known,
+ * are the full list.
  */
 
 export type ColumnType =
