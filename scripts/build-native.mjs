@@ -49,7 +49,14 @@ closeSync(openSync(lock, 'a'));
 const useFlock = which('flock');
 const cmd = useFlock ? 'flock' : process.execPath;
 const cmdArgs = useFlock ? [lock, process.execPath, ...cmakeArgs] : cmakeArgs;
-const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+// Use the running Node's own headers when they are installed (e.g. /usr/include/node), so
+// cmake-js never needs to download them (offline machines, CI).
+const env = { ...process.env };
+if (!env.npm_config_nodedir) {
+  const prefix = dirname(dirname(process.execPath));
+  if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) env.npm_config_nodedir = prefix;
+}
+const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
 if (r.status !== 0) {
   console.error(`rxscale: native build failed (exit ${r.status}).`);
   process.exit(r.status ?? 1);
