@@ -4,6 +4,7 @@
  * registry lets rxPredict, rxSerializeModel, the scoring server and the CLI work with
  * any model without importing every model module.
  */
+import type { Chunk, ColumnInfo } from '../data/types.js';
 import { RxError } from '../errors.js';
 
 export interface RxModel {
@@ -22,6 +23,10 @@ export interface ModelKind<M extends RxModel = RxModel> {
   version: number;
   /** Rebuilds a model from toJSON output written by any version <= `version`. */
   fromJSON(json: unknown, version: number): M;
+  /** Input columns the model needs to score (names, types, factor levels). */
+  inputs?(model: M): ColumnInfo[];
+  /** Scores a chunk of input columns; returns named output columns (used by the server and CLI). */
+  score?(model: M, chunk: Chunk): ScoreColumns | Promise<ScoreColumns>;
 }
 
 const kinds = new Map<string, ModelKind>();
@@ -38,4 +43,8 @@ export function getModelKind(kind: string): ModelKind {
 
 export function isRxModel(x: unknown): x is RxModel {
   return typeof x === 'object' && x !== null && typeof (x as RxModel).modelKind === 'string' && typeof (x as RxModel).toJSON === 'function';
+}
+
+export function registeredModelKinds(): string[] {
+  return [...kinds.keys()];
 }

@@ -137,8 +137,6 @@ export function readModelEnvelope(bytes: Uint8Array): ModelEnvelope & { body: un
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 24 || b.toString('latin1', 0, 8) !== MAGIC) throw corrupt('missing RXSMODEL magic');
   const version = b.readUInt16LE(8);
-  if (version > MODEL_FORMAT_VERSION)
-    throw new RxError('RX_MODEL', `Serialized model has format version ${version}; this rxscale reads versions <= ${MODEL_FORMAT_VERSION}. Upgrade rxscale.`);
   const flags = b.readUInt16LE(10);
   const hl = b.readUInt32LE(12);
   if (16 + hl + 8 > b.length) throw corrupt('header length out of range');
@@ -148,6 +146,10 @@ export function readModelEnvelope(bytes: Uint8Array): ModelEnvelope & { body: un
   if (p + bl + 4 !== b.length) throw corrupt('length mismatch (truncated or padded)');
   const want = b.readUInt32LE(p + bl);
   if (crc32(b.subarray(0, p + bl)) !== want) throw corrupt('checksum mismatch');
+  // The framing (magic, version, flags, lengths, CRC) is fixed across format versions, so
+  // corruption is detected before the version decides how to read the rest.
+  if (version > MODEL_FORMAT_VERSION)
+    throw new RxError('RX_MODEL', `Serialized model has format version ${version}; this rxscale reads versions <= ${MODEL_FORMAT_VERSION}. Upgrade rxscale.`);
   let header: { kind: string; kindVersion: number; rxscale: string; created: string };
   try {
     header = JSON.parse(b.toString('utf8', 16, 16 + hl));

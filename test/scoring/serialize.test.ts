@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RxError } from '../../lib/errors.js';
 import { registerModelKind, type RxModel } from '../../lib/scoring/registry.js';
@@ -71,6 +72,7 @@ describe('rxSerializeModel / rxUnserializeModel', () => {
   it('refuses a newer format version and unknown kinds with a clear message', () => {
     const bytes = Buffer.from(rxSerializeModel(toy(), { compress: false }));
     bytes.writeUInt16LE(99, 8);
+    bytes.writeUInt32LE(crc32(bytes.subarray(0, bytes.length - 4)), bytes.length - 4);
     expect(() => rxUnserializeModel(bytes)).toThrow(/format version 99/);
     expect(() => rxSerializeModel({ modelKind: 'nope', toJSON: () => ({}) })).toThrow(/Unknown model kind "nope"/);
   });
