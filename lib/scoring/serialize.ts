@@ -33,7 +33,8 @@ const TA_CTORS: Record<TAName, { new (b: ArrayBuffer, o: number, n: number): Arr
   Int8Array,
 };
 
-function encodeBody(value: unknown): Uint8Array {
+/** Encodes any JSON-like value with typed arrays and non-finite numbers into bytes. */
+export function encodeBody(value: unknown): Uint8Array {
   const parts: Uint8Array[] = [];
   let offset = 0;
   const json = JSON.stringify(value, function (this: unknown, _k, v) {
@@ -68,7 +69,8 @@ function encodeBody(value: unknown): Uint8Array {
   return out;
 }
 
-function decodeBody(body: Buffer): unknown {
+/** Inverse of encodeBody. */
+export function decodeBody(body: Buffer): unknown {
   if (body.length < 4) throw corrupt('body too short');
   const jl = body.readUInt32LE(0);
   if (4 + jl > body.length) throw corrupt('body JSON length out of range');
