@@ -84,6 +84,12 @@ export interface Chunk {
   /** Column order follows the schema (or the requested `columns`). */
   names: string[];
   columns: Record<string, Column>;
+  /**
+   * True when every typed array of this chunk exclusively owns its ArrayBuffer (freshly
+   * decoded data nobody else holds), so a consumer may transfer (detach) it, e.g. to a
+   * worker thread. Absent/false: consumers copy what they send (views into shared data).
+   */
+  owned?: boolean;
 }
 
 export interface ChunkOptions {
