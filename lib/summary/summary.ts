@@ -102,7 +102,7 @@ function syncDims(st: ItemState): void {
   st.dims = nd;
 }
 
-export const summaryAccumulator: AccumulatorDef<SummarySpec, SummaryState, SummaryState> = registerAccumulator({
+export const summaryAccumulator: AccumulatorDef<SummarySpec, SummaryState, SummaryState> = registerAccumulator<SummarySpec, SummaryState, SummaryState>({
   name: 'rxSummary',
   columns(spec) {
     const s = new Set<string>();
