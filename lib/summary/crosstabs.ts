@@ -109,7 +109,7 @@ export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = r
       const c = cell[i]!;
       st.counts[c] = st.counts[c]! + (w ? w[i]! : 1);
     }
-    xs.forEach((x, j) => accumulateMoments(st.deps[j]!, x, w, cell, null));
+    for (let j = 0; j < xs.length; j++) accumulateMoments(st.deps[j]!, xs[j]!, w, cell, null);
     return st;
   },
   merge(spec, a, b) {
@@ -126,7 +126,7 @@ export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = r
     sync(a);
     const c = remapCells(b.counts, b.dims, a.dims, maps, 0);
     for (let i = 0; i < c.length; i++) a.counts[i] = a.counts[i]! + c[i]!;
-    a.deps.forEach((m, j) => mergeMoments(m, remapMoments(b.deps[j]!, b.dims, a.dims, maps)));
+    for (let j = 0; j < a.deps.length; j++) mergeMoments(a.deps[j]!, remapMoments(b.deps[j]!, b.dims, a.dims, maps));
     return a;
   },
   finalize(spec, st) {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RxMemoryData } from '../../lib/data/memory.js';
-import { RxCrossTabsResult, RxCubeResult, chiSquaredTest, fisherTest, rxChiSquaredTest, rxCrossTabs, rxCube, rxFisherTest } from '../../lib/summary/crosstabs.js';
+import { RxCrossTabsResult, type RxCubeResult, chiSquaredTest, fisherTest, rxChiSquaredTest, rxCrossTabs, rxCube, rxFisherTest } from '../../lib/summary/crosstabs.js';
 import { pnorm } from '../../lib/summary/dist.js';
 import { FIX, csvData, readCsvColumns } from './helpers.js';
 
