@@ -1,0 +1,672 @@
+/**
+ * RxXdfData: rxscale's chunked columnar file = an Arrow IPC *file* (Feather v2):
+ *
+ *   "ARROW1\0\0" | schema message | record batch 0 | ... | record batch k-1 |
+ *   one dictionary batch per factor column (the final level list) | EOS | footer | len | "ARROW1"
+ *
+ * One record batch per written chunk. Factors are Dictionary<Int32 -> Utf8>; their
+ * dictionaries go AFTER the record batches because the levels are only complete when the
+ * last chunk is written; the file format allows this (the footer lists dictionary blocks,
+ * readers load them before any batch). Variable descriptions, low/high and value labels
+ * are field metadata (`rxscale.*`), the writer and format version schema metadata.
+ *
+ * Reading parses the footer and reads only the blocks (and inside a block only the byte
+ * ranges of the requested columns) it needs, with positioned reads: a chunk range of a
+ * large file costs what those bytes cost. Any uncompressed Arrow IPC file written by other
+ * tools (pyarrow, arrow R, DuckDB's arrow extension, Arrow JS) reads here; a Microsoft
+ * RevoScaleR .xdf binary is recognised and refused (RX_DATA_SOURCE).
+ *
+ * Writing goes to `<file>.tmp-<pid>-<rand>` and is renamed into place on close, so a crash
+ * never leaves a half-written file under the final name.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type Data, type DataType, type Field, MetadataVersion, Type, type Vector, makeVector, Schema as ArrowSchema } from 'apache-arrow';
+import { Footer, FileBlock } from 'apache-arrow/ipc/metadata/file';
+import { Message, RecordBatch as RecordBatchHeader, DictionaryBatch as DictionaryBatchHeader, BufferRegion, type FieldNode } from 'apache-arrow/ipc/metadata/message';
+import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
+import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
+import { RxError } from '../errors.js';
+import { packageRoot } from '../native/loader.js';
+import { arrowDataToColumn, arrowFieldFor, columnToArrowData, columnTypeOfArrow, dictionaryLevels, fieldToColumnInfo, utf8Data } from './arrow.js';
+import { sliceColumn } from './memory.js';
+import type { Chunk, ChunkOptions, ChunkWriter, Column, ColumnInfo, DataSink, DataSource, Schema } from './types.js';
+
+const MAGIC = Buffer.from('ARROW1', 'latin1');
+export const XDF_FORMAT_VERSION = '1';
+
+let writerVersion: string | undefined;
+function rxscaleVersion(): string {
+  if (writerVersion === undefined) {
+    try {
+      writerVersion = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      writerVersion = 'unknown';
+    }
+  }
+  return writerVersion;
+}
+
+/* ------------------------------------------------------------ positioned io */
+
+async function readAt(fh: FileHandle, file: string, position: number, length: number): Promise<Uint8Array> {
+  // allocUnsafeSlow: a fresh, 8-aligned ArrayBuffer (pooled Buffers may start at odd offsets)
+  const buf = Buffer.allocUnsafeSlow(length);
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
+    if (bytesRead === 0) throw new RxError('RX_IO', `Arrow file "${file}" is truncated: needed ${length} bytes at offset ${position}, file ended after ${got}`, { file });
+    got += bytesRead;
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, length);
+}
+
+function decodeMessage(bytes: Uint8Array, file: string): Message {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 8) throw new RxError('RX_DATA_SOURCE', `Corrupt Arrow message in "${file}"`, { file });
+  let start = 4;
+  let len = dv.getInt32(0, true);
+  if (len === -1) {
+    len = dv.getInt32(4, true);
+    start = 8;
+  }
+  if (len <= 0 || start + len > bytes.byteLength) throw new RxError('RX_DATA_SOURCE', `Corrupt Arrow message in "${file}" (metadata length ${len})`, { file });
+  try {
+    return Message.decode(bytes.subarray(start, start + len));
+  } catch (e) {
+    throw new RxError('RX_DATA_SOURCE', `Corrupt Arrow message in "${file}": ${(e as Error).message}`, { file, cause: e });
+  }
+}
+
+/** Number of field nodes and buffers a type occupies in a record batch; null for layouts we do not slice (views). */
+function layoutCount(type: DataType): { nodes: number; buffers: number } | null {
+  const kids = (type.children ?? []) as Field[];
+  let nodes = 1;
+  let buffers: number;
+  switch (type.typeId) {
+    case Type.Null:
+      buffers = 0;
+      break;
+    case Type.Utf8:
+    case Type.Binary:
+    case Type.LargeUtf8:
+    case Type.LargeBinary:
+      buffers = 3;
+      break;
+    case Type.Struct:
+    case Type.FixedSizeList:
+      buffers = 1;
+      break;
+    case Type.List:
+    case Type.LargeList:
+    case Type.Map:
+      buffers = 2;
+      break;
+    case Type.Utf8View:
+    case Type.BinaryView:
+    case Type.Union:
+    case Type.DenseUnion:
+    case Type.SparseUnion:
+      return null;
+    default:
+      buffers = 2;
+  }
+  for (const k of kids) {
+    const c = layoutCount(k.type);
+    if (!c) return null;
+    nodes += c.nodes;
+    buffers += c.buffers;
+  }
+  return { nodes, buffers };
+}
+
+/** Is this a Microsoft RevoScaleR .xdf (binary, pre-Arrow) file? */
+function looksLikeMicrosoftXdf(head: Uint8Array, file: string): boolean {
+  if (/\.xdf$/i.test(file)) return true;
+  // RevoScaleR files begin with a binary header whose first bytes spell the format name
+  const text = Buffer.from(head).toString('latin1');
+  return /XDF|RevoScale/i.test(text);
+}
+
+interface BatchInfo {
+  block: FileBlock;
+  header: RecordBatchHeader;
+  length: number;
+}
+
+/** An open Arrow IPC file: footer, dictionaries and record batch headers (bodies are read on demand). */
+export class ArrowIpcFile {
+  private constructor(
+    readonly file: string,
+    readonly fh: FileHandle,
+    readonly size: number,
+    readonly footer: InstanceType<typeof Footer>,
+    readonly arrowSchema: ArrowSchema,
+    readonly dictionaries: Map<number, Vector>,
+    readonly batches: BatchInfo[],
+  ) {}
+
+  static async open(file: string): Promise<ArrowIpcFile> {
+    let fh: FileHandle;
+    try {
+      fh = await open(file, 'r');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new RxError('RX_IO', code === 'ENOENT' ? `File "${file}" does not exist` : `Cannot open "${file}": ${(e as Error).message}`, { file, cause: e });
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const headLen = Math.min(size, 64);
+      const head = headLen > 0 ? await readAt(fh, file, 0, headLen) : new Uint8Array(0);
+      const isArrow = head.length >= 6 && Buffer.from(head.subarray(0, 6)).equals(MAGIC);
+      if (!isArrow) {
+        if (head.length >= 8 && new DataView(head.buffer, head.byteOffset).getInt32(0, true) === -1)
+          throw new RxError('RX_DATA_SOURCE', `"${file}" is an Arrow IPC stream, not an Arrow IPC file; write it with the file format (pyarrow: pa.ipc.new_file / feather.write_feather)`, { file });
+        if (looksLikeMicrosoftXdf(head, file))
+          throw new RxError(
+            'RX_DATA_SOURCE',
+            `"${file}" is not an rxscale xdf (Arrow IPC) file; it looks like a Microsoft RevoScaleR .xdf binary, which rxscale cannot read. Export it from R with RevoScaleR::rxDataStep(inData, outFile = "x.csv") or to Parquet and import that.`,
+            { file },
+          );
+        throw new RxError('RX_DATA_SOURCE', `"${file}" is not an Arrow IPC file (it does not start with the "ARROW1" magic)`, { file });
+      }
+      if (size < 6 + 2 + 4 + 6) throw new RxError('RX_IO', `Arrow file "${file}" is truncated (${size} bytes)`, { file });
+      const tail = await readAt(fh, file, size - 10, 10);
+      if (!Buffer.from(tail.subarray(4)).equals(MAGIC)) throw new RxError('RX_IO', `Arrow file "${file}" is truncated or was not closed (no footer magic at the end)`, { file });
+      const footerLen = new DataView(tail.buffer, tail.byteOffset).getInt32(0, true);
+      if (footerLen <= 0 || footerLen > size - 18) throw new RxError('RX_IO', `Arrow file "${file}" is truncated or corrupt (footer length ${footerLen})`, { file });
+      const fbytes = await readAt(fh, file, size - 10 - footerLen, footerLen);
+      let footer: InstanceType<typeof Footer>;
+      try {
+        footer = Footer.decode(fbytes);
+      } catch (e) {
+        throw new RxError('RX_DATA_SOURCE', `Arrow file "${file}" has a corrupt footer: ${(e as Error).message}`, { file, cause: e });
+      }
+      const schema = footer.schema;
+      const checkBlock = (b: FileBlock) => {
+        if (b.offset < 8 || b.offset + b.metaDataLength + b.bodyLength > size - 10 - footerLen)
+          throw new RxError('RX_IO', `Arrow file "${file}" is truncated or corrupt (a block at offset ${b.offset} lies outside the file)`, { file });
+      };
+      // dictionaries (deltas are appended in footer order)
+      const dictionaries = new Map<number, Vector>();
+      for (const b of footer.dictionaryBatches()) {
+        checkBlock(b);
+        const bytes = await readAt(fh, file, b.offset, b.metaDataLength + b.bodyLength);
+        const msg = decodeMessage(bytes.subarray(0, b.metaDataLength), file);
+        if (!msg.isDictionaryBatch()) throw new RxError('RX_DATA_SOURCE', `Arrow file "${file}": expected a dictionary batch at offset ${b.offset}`, { file });
+        const h = msg.header();
+        if (h.data.compression) throw compressedError(file);
+        const type = schema.dictionaries.get(h.id);
+        if (!type) throw new RxError('RX_DATA_SOURCE', `Arrow file "${file}": dictionary id ${h.id} is not in the schema`, { file });
+        const body = bytes.subarray(b.metaDataLength);
+        const [data] = new VectorLoader(body, h.nodes, h.buffers, dictionaries, schema.metadataVersion, h.data.variadicBufferCounts).visitMany([type]);
+        const prev = dictionaries.get(h.id);
+        const vec = makeVector(data!);
+        dictionaries.set(h.id, prev && h.isDelta ? prev.concat(vec) : vec);
+      }
+      const batches: BatchInfo[] = [];
+      for (const b of footer.recordBatches()) {
+        checkBlock(b);
+        const msg = decodeMessage(await readAt(fh, file, b.offset, b.metaDataLength), file);
+        if (!msg.isRecordBatch()) throw new RxError('RX_DATA_SOURCE', `Arrow file "${file}": expected a record batch at offset ${b.offset}`, { file });
+        const h = msg.header();
+        if (h.compression) throw compressedError(file);
+        batches.push({ block: b, header: h, length: h.length });
+      }
+      return new ArrowIpcFile(file, fh, size, footer, schema, dictionaries, batches);
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close().catch(() => {});
+  }
+
+  get numRows(): number {
+    let n = 0;
+    for (const b of this.batches) n += b.length;
+    return n;
+  }
+
+  /** Levels of each factor (dictionary<utf8>) field. */
+  factorLevels(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const f of this.arrowSchema.fields) {
+      if (f.type.typeId === Type.Dictionary) {
+        const id = (f.type as unknown as { id: number }).id;
+        out[f.name] = dictionaryLevels(this.dictionaries.get(id));
+      }
+    }
+    return out;
+  }
+
+  schema(): Schema {
+    const levels = this.factorLevels();
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of this.arrowSchema.metadata) metadata[k] = v;
+    const columns: ColumnInfo[] = [];
+    for (const f of this.arrowSchema.fields) columns.push(fieldToColumnInfo(f, levels[f.name]));
+    return { columns, numRows: this.numRows, metadata };
+  }
+
+  /** Arrow Data of the requested fields in batch `i`, reading only their byte ranges. */
+  async readBatchData(i: number, fieldIdx: number[]): Promise<Data[]> {
+    const { block, header } = this.batches[i]!;
+    const fields = this.arrowSchema.fields;
+    const bodyStart = block.offset + block.metaDataLength;
+    const version = this.arrowSchema.metadataVersion ?? MetadataVersion.V5;
+    // where each field's nodes and buffers start
+    const starts: Array<{ node: number; buf: number; nodes: number; buffers: number }> = [];
+    let node = 0;
+    let buf = 0;
+    let sliceable = true;
+    for (const f of fields) {
+      const c = layoutCount(f.type);
+      if (!c) {
+        sliceable = false;
+        break;
+      }
+      starts.push({ node, buf, nodes: c.nodes, buffers: c.buffers });
+      node += c.nodes;
+      buf += c.buffers;
+    }
+    const all = fieldIdx.length === fields.length && fieldIdx.every((j, k) => j === k);
+    if (!sliceable || all) {
+      const body = block.bodyLength > 0 ? await readAt(this.fh, this.file, bodyStart, block.bodyLength) : new Uint8Array(0);
+      const loaded = new VectorLoader(body, header.nodes, header.buffers, this.dictionaries, version, header.variadicBufferCounts).visitMany(fields.map((f) => f.type));
+      return fieldIdx.map((j) => loaded[j]!);
+    }
+    const out: Data[] = [];
+    for (const j of fieldIdx) {
+      const s = starts[j]!;
+      const regions = header.buffers.slice(s.buf, s.buf + s.buffers);
+      const nodes = header.nodes.slice(s.node, s.node + s.nodes) as FieldNode[];
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = 0;
+      for (const r of regions) {
+        if (r.length === 0) continue;
+        lo = Math.min(lo, r.offset);
+        hi = Math.max(hi, r.offset + r.length);
+      }
+      if (!Number.isFinite(lo)) lo = hi = 0;
+      lo &= ~7; // keep 8-byte alignment of the rebased buffers
+      const bytes = hi > lo ? await readAt(this.fh, this.file, bodyStart + lo, hi - lo) : new Uint8Array(0);
+      const rebased = regions.map((r) => new BufferRegion(r.length === 0 ? 0 : r.offset - lo, r.length));
+      const [d] = new VectorLoader(bytes, nodes, rebased, this.dictionaries, version).visitMany([fields[j]!.type]);
+      out.push(d!);
+    }
+    return out;
+  }
+}
+
+function compressedError(file: string): RxError {
+  return new RxError('RX_DATA_SOURCE', `Arrow file "${file}" uses buffer compression (LZ4/ZSTD), which rxscale does not read; rewrite it uncompressed (pyarrow: compression="uncompressed")`, {
+    file,
+  });
+}
+
+/* ---------------------------------------------------------------- source */
+
+export interface RxXdfDataOptions {
+  /** Split record batches into chunks of at most this many rows when reading. */
+  rowsPerRead?: number;
+}
+
+export class RxXdfData implements DataSource, DataSink {
+  readonly kind = 'xdf';
+  readonly file: string;
+  readonly rowsPerRead?: number;
+
+  constructor(file: string, opts: RxXdfDataOptions = {}) {
+    if (typeof file !== 'string' || file.length === 0) throw new RxError('RX_ARG', `Expected a file path (string) for RxXdfData but received ${typeof file}`);
+    this.file = file;
+    if (opts.rowsPerRead !== undefined) this.rowsPerRead = opts.rowsPerRead;
+  }
+
+  describe(): string {
+    return `xdf file "${this.file}"`;
+  }
+
+  async schema(): Promise<Schema> {
+    const f = await ArrowIpcFile.open(this.file);
+    try {
+      return f.schema();
+    } finally {
+      await f.close();
+    }
+  }
+
+  async numRows(): Promise<number> {
+    const f = await ArrowIpcFile.open(this.file);
+    try {
+      return f.numRows;
+    } finally {
+      await f.close();
+    }
+  }
+
+  /** Rows per record batch (RevoScaleR's block sizes). */
+  async blockSizes(): Promise<number[]> {
+    const f = await ArrowIpcFile.open(this.file);
+    try {
+      return f.batches.map((b) => b.length);
+    } finally {
+      await f.close();
+    }
+  }
+
+  async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
+    const f = await ArrowIpcFile.open(this.file);
+    try {
+      const fields = f.arrowSchema.fields;
+      const names = opts.columns ?? fields.map((x) => x.name);
+      const idx = names.map((n) => {
+        const j = fields.findIndex((x) => x.name === n);
+        if (j < 0) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${this.describe()}`, { column: n, file: this.file });
+        columnTypeOfArrow(fields[j]!.type, n);
+        return j;
+      });
+      const levels = f.factorLevels();
+      const start = Math.max(0, opts.startRow ?? 0);
+      const total = f.numRows;
+      const end = Math.min(total, opts.numRows !== undefined ? start + opts.numRows : total);
+      const step = Math.max(1, opts.rowsPerRead ?? this.rowsPerRead ?? Number.POSITIVE_INFINITY);
+      let base = 0;
+      for (let bi = 0; bi < f.batches.length && base < end; bi++) {
+        const len = f.batches[bi]!.length;
+        const bEnd = base + len;
+        if (bEnd > start && len > 0) {
+          if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.describe()} was cancelled`);
+          const datas = await f.readBatchData(bi, idx);
+          const cols: Record<string, Column> = {};
+          names.forEach((n, k) => {
+            cols[n] = arrowDataToColumn(datas[k]!, n, { ownsMemory: true, ...(levels[n] ? { levels: levels[n] } : {}) });
+          });
+          const lo = Math.max(start, base);
+          const hi = Math.min(end, bEnd);
+          for (let b = lo; b < hi; b += step) {
+            const e = Math.min(hi, b + step);
+            const whole = b === base && e === bEnd;
+            const columns: Record<string, Column> = {};
+            for (const n of names) columns[n] = whole ? cols[n]! : sliceColumn(cols[n]!, b - base, e - base);
+            yield { numRows: e - b, startRow: b, names: [...names], columns };
+          }
+        }
+        base = bEnd;
+      }
+    } finally {
+      await f.close();
+    }
+  }
+
+  async open(schema: Schema, opts: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
+    return XdfWriter.open(this.file, schema, opts);
+  }
+}
+
+/* ---------------------------------------------------------------- writer */
+
+/** Temp name beside the final file (same directory, so rename is atomic). */
+export function tempNameFor(file: string): string {
+  return join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+interface FactorState {
+  levels: string[];
+  index: Map<string, number>;
+  /** Chunk level array -> code map (identity maps stored as null). */
+  maps: Map<string[], Int32Array | null>;
+}
+
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** Encodes a message as [continuation, length, flatbuffer, padding]. */
+function messageBytes(msg: Message): Uint8Array {
+  const fb = Message.encode(msg);
+  const total = pad8(8 + fb.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, -1, true);
+  dv.setInt32(4, total - 8, true);
+  out.set(fb, 8);
+  return out;
+}
+
+export class XdfWriter implements ChunkWriter {
+  private position = 0;
+  private readonly blocks: FileBlock[] = [];
+  private readonly dictBlocks: FileBlock[] = [];
+  private readonly factors = new Map<string, FactorState>();
+  private closed = false;
+
+  private constructor(
+    readonly file: string,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+    private readonly arrowSchema: ArrowSchema,
+    private readonly columns: ColumnInfo[],
+  ) {}
+
+  static async open(file: string, schema: Schema, opts: { overwrite?: boolean; append?: 'none' | 'rows' }): Promise<XdfWriter> {
+    const append = opts.append ?? 'none';
+    const exists = existsSync(file);
+    if (exists && append !== 'rows' && !opts.overwrite)
+      throw new RxError('RX_IO', `Output file "${file}" already exists; pass overwrite: true to replace it or append: 'rows' to add rows`, { file });
+    const dupe = schema.columns.map((c) => c.name).find((n, i, a) => a.indexOf(n) !== i);
+    if (dupe !== undefined) throw new RxError('RX_SCHEMA', `Duplicate column name "${dupe}" in data written to "${file}"`, { file, column: dupe });
+    const tmp = tempNameFor(file);
+    if (append === 'rows' && exists) return XdfWriter.openAppend(file, tmp, schema);
+    let dictId = 0;
+    const fields = schema.columns.map((c) => arrowFieldFor(c, c.type === 'factor' ? dictId++ : 0));
+    const md = new Map<string, string>(Object.entries(schema.metadata ?? {}));
+    md.set('rxscale.format', 'xdf');
+    md.set('rxscale.formatVersion', XDF_FORMAT_VERSION);
+    md.set('rxscale.writer', `rxscale ${rxscaleVersion()}`);
+    const arrowSchema = new ArrowSchema(fields, md);
+    const fh = await open(tmp, 'wx');
+    const w = new XdfWriter(file, tmp, fh, arrowSchema, schema.columns);
+    for (const c of schema.columns) if (c.type === 'factor') w.factorState(c.name, c.levels ?? []);
+    try {
+      const magic = new Uint8Array(8);
+      magic.set(MAGIC);
+      await w.writeAll([magic, messageBytes(Message.from(arrowSchema) as Message)]);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return w;
+  }
+
+  /** Append: copy the existing file up to the end of its last record batch, then continue. */
+  private static async openAppend(file: string, tmp: string, schema: Schema): Promise<XdfWriter> {
+    const src = await ArrowIpcFile.open(file);
+    let fh: FileHandle | undefined;
+    try {
+      const existing = src.schema();
+      const have = existing.columns.map((c) => `${c.name}:${c.type}`).join(',');
+      const want = schema.columns.map((c) => `${c.name}:${c.type}`).join(',');
+      if (have !== want)
+        throw new RxError('RX_SCHEMA', `Cannot append to "${file}": its columns (${have}) differ from the data's (${want})`, { file });
+      let end = 8;
+      for (const b of src.batches) end = Math.max(end, b.block.offset + b.block.metaDataLength + b.block.bodyLength);
+      if (src.batches.length === 0) {
+        // only magic + schema: find the end of the schema message
+        const head = await readAt(src.fh, file, 8, 8);
+        const dv = new DataView(head.buffer, head.byteOffset);
+        end = 8 + (dv.getInt32(0, true) === -1 ? 8 + dv.getInt32(4, true) : 4 + dv.getInt32(0, true));
+      }
+      fh = await open(tmp, 'wx');
+      const chunkSize = 8 << 20;
+      for (let p = 0; p < end; p += chunkSize) {
+        const bytes = await readAt(src.fh, file, p, Math.min(chunkSize, end - p));
+        await fh.write(bytes, 0, bytes.length, p);
+      }
+      const w = new XdfWriter(file, tmp, fh, src.arrowSchema, existing.columns);
+      w.position = end;
+      for (const b of src.batches) w.blocks.push(b.block);
+      for (const c of existing.columns) if (c.type === 'factor') w.factorState(c.name, c.levels ?? []);
+      return w;
+    } catch (e) {
+      if (fh) await fh.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw e;
+    } finally {
+      await src.close();
+    }
+  }
+
+  private factorState(name: string, initial: string[]): FactorState {
+    let s = this.factors.get(name);
+    if (!s) {
+      s = { levels: [], index: new Map(), maps: new Map() };
+      this.factors.set(name, s);
+      for (const l of initial) this.addLevel(s, l);
+    }
+    return s;
+  }
+
+  private addLevel(s: FactorState, l: string): number {
+    let c = s.index.get(l);
+    if (c === undefined) {
+      c = s.levels.length;
+      s.levels.push(l);
+      s.index.set(l, c);
+    }
+    return c;
+  }
+
+  private async writeAll(parts: Uint8Array[]): Promise<void> {
+    let len = 0;
+    for (const p of parts) len += p.byteLength;
+    let off = 0;
+    while (off < len) {
+      // writev may write partially; fall back to sequential writes for the remainder
+      if (off === 0) {
+        const { bytesWritten } = await this.fh.writev(parts, this.position);
+        off = bytesWritten;
+        continue;
+      }
+      let skip = off;
+      for (const p of parts) {
+        if (skip >= p.byteLength) {
+          skip -= p.byteLength;
+          continue;
+        }
+        const sub = p.subarray(skip);
+        let w = 0;
+        while (w < sub.length) w += (await this.fh.write(sub, w, sub.length - w, this.position + off + w)).bytesWritten;
+        off += sub.length;
+        skip = 0;
+      }
+    }
+    this.position += len;
+  }
+
+  private async writeBody(header: RecordBatchHeader | DictionaryBatchHeader, bodyLength: number, views: ArrayBufferView[], isDict: boolean): Promise<void> {
+    const meta = messageBytes(Message.from(header, bodyLength) as Message);
+    const parts: Uint8Array[] = [meta];
+    let written = 0;
+    for (const v of views) {
+      const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      if (b.byteLength === 0) continue;
+      parts.push(b);
+      written += b.byteLength;
+      const pad = pad8(b.byteLength) - b.byteLength;
+      if (pad) {
+        parts.push(new Uint8Array(pad));
+        written += pad;
+      }
+    }
+    if (written < bodyLength) parts.push(new Uint8Array(bodyLength - written));
+    const block = new FileBlock(meta.byteLength, bodyLength, this.position);
+    await this.writeAll(parts);
+    if (!isDict) this.blocks.push(block);
+    else this.dictBlocks.push(block);
+  }
+
+  /** Codes of a chunk's factor column in the writer's level numbering. */
+  private factorCodes(name: string, col: Column): Int32Array {
+    const s = this.factorState(name, []);
+    const lv = col.levels ?? [];
+    let map = s.maps.get(lv);
+    if (map === undefined || (map !== null && map.length !== lv.length)) {
+      const m = new Int32Array(lv.length);
+      let identity = true;
+      lv.forEach((l, k) => {
+        m[k] = this.addLevel(s, l);
+        if (m[k] !== k) identity = false;
+      });
+      map = identity ? null : m;
+      s.maps.set(lv, map);
+    }
+    const codes = col.data as Int32Array;
+    if (map === null) return codes;
+    const out = new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) out[i] = map[codes[i]!] ?? 0;
+    return out;
+  }
+
+  async write(chunk: Chunk): Promise<void> {
+    if (this.closed) throw new RxError('RX_IO', `Writer for "${this.file}" is already closed`, { file: this.file });
+    const vectors: Vector[] = [];
+    for (const info of this.columns) {
+      const col = chunk.columns[info.name];
+      if (!col) throw new RxError('RX_SCHEMA', `Chunk written to "${this.file}" lacks column "${info.name}"`, { file: this.file, column: info.name });
+      if (col.type !== info.type)
+        throw new RxError('RX_SCHEMA', `Column "${info.name}" is ${col.type} in a chunk but ${info.type} in the schema of "${this.file}"`, { file: this.file, column: info.name });
+      if ((col.data as ArrayLike<unknown>).length !== chunk.numRows)
+        throw new RxError('RX_SCHEMA', `Column "${info.name}" has ${(col.data as ArrayLike<unknown>).length} rows, the chunk ${chunk.numRows}`, { file: this.file, column: info.name });
+      const f = this.arrowSchema.fields.find((x) => x.name === info.name)!;
+      let data: Data;
+      if (col.type === 'factor') {
+        const codes = this.factorCodes(info.name, col);
+        data = columnToArrowData({ ...col, data: codes }, { dictId: (f.type as unknown as { id: number }).id, levels: [] });
+      } else data = columnToArrowData(col);
+      vectors.push(makeVector(data));
+    }
+    const asm = VectorAssembler.assemble(...vectors);
+    const header = new RecordBatchHeader(chunk.numRows, asm.nodes, asm.bufferRegions, null);
+    await this.writeBody(header, asm.byteLength, asm.buffers, false);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      for (const f of this.arrowSchema.fields) {
+        if (f.type.typeId !== Type.Dictionary) continue;
+        const s = this.factorState(f.name, []);
+        const dict = makeVector(utf8Data(s.levels));
+        const asm = VectorAssembler.assemble(dict);
+        const rb = new RecordBatchHeader(s.levels.length, asm.nodes, asm.bufferRegions, null);
+        await this.writeBody(new DictionaryBatchHeader(rb, (f.type as unknown as { id: number }).id, false), asm.byteLength, asm.buffers, true);
+      }
+      const footer = Footer.encode(new Footer(this.arrowSchema, MetadataVersion.V5, this.blocks, this.dictBlocks));
+      const eos = new Uint8Array(8);
+      new DataView(eos.buffer).setInt32(0, -1, true);
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setInt32(0, footer.byteLength, true);
+      await this.writeAll([eos, footer, len, MAGIC]);
+      await this.fh.datasync();
+      await this.fh.close();
+      await rename(this.tmp, this.file);
+    } catch (e) {
+      await this.fh.close().catch(() => {});
+      await rm(this.tmp, { force: true });
+      throw new RxError('RX_IO', `Writing "${this.file}" failed: ${(e as Error).message}`, { file: this.file, cause: e });
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close().catch(() => {});
+    await rm(this.tmp, { force: true });
+  }
+}
