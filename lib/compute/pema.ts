@@ -39,3 +39,21 @@ export function getAccumulator(name: string): AccumulatorDef<any, any, any> | un
 export function registeredAccumulators(): string[] {
   return [...registry.keys()];
 }
+
+const accumulatorModules = new Set<string>();
+
+/**
+ * Declares a JS module (file URL or absolute path of compiled JS) that registers
+ * accumulators when imported. Worker-thread contexts (RxLocalParallel) import every
+ * declared module before running an accumulator, so accumulators defined outside
+ * rxscale's public surface can run there. Modules of rxscale itself need no declaration:
+ * workers import the package's public surface (dist/lib/index.js) when a name is unknown.
+ */
+export function registerAccumulatorModule(url: string): void {
+  accumulatorModules.add(url);
+}
+
+/** Modules declared with registerAccumulatorModule, in declaration order. */
+export function registeredAccumulatorModules(): string[] {
+  return [...accumulatorModules];
+}

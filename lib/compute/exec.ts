@@ -1,0 +1,319 @@
+/**
+ * rxExec and rxExecBy: run a function many times (rxExec) or once per group of rows
+ * (rxExecBy) in a compute context. One task's failure does not stop the others: every
+ * task gets a row with status 'OK' (and its result) or 'Error' (and its error).
+ *
+ * The function rule: in RxLocalSeq a plain JS function runs in this thread. Worker
+ * contexts (RxLocalParallel) cannot receive code (rxscale never evaluates source text),
+ * so there `fn` must be `{ module: <file URL or absolute path of a JS module>,
+ * exportName?: 'default' }`; each worker imports the module and calls the export.
+ * Arguments and results must then be structured-cloneable.
+ *
+ * rxExecBy memory bound: partitions are built in memory (one copy of the selected rows)
+ * before the functions run; more than `maxRowsInMemory` rows (default 10,000,000) is
+ * refused with RX_ARG: split large data first (rxSplit by the key) and use rxExec.
+ */
+import { resolveSource } from '../data/resolve.js';
+import type { Column, ColumnType, DataSource } from '../data/types.js';
+import { RxError } from '../errors.js';
+import { rxOptions } from '../options.js';
+import { argError, expectNumber, expectStringArray } from '../validate.js';
+import { type ComputeContext, type ExecOutcome, type ExecTask, type TaskFunction, isComputeContext, isModuleFunction, rxGetComputeContext } from './context.js';
+import { RxJob } from './job.js';
+import { type ProgressLevel, ProgressReporter, type ProgressStream } from './progress.js';
+import { knownRows, throwIfAborted } from './sequential.js';
+
+export interface RxExecOptions {
+  /** One task per element: task i is called with ...elemArgs[i]. */
+  elemArgs?: unknown[][];
+  /** Arguments for every task (when elemArgs is absent). */
+  args?: unknown[];
+  /** Number of tasks (default elemArgs.length, else 1). */
+  timesToRun?: number;
+  computeContext?: ComputeContext;
+  /** false: return an RxJob at once. */
+  wait?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RxExecResult {
+  /** 1-based task number. */
+  task: number;
+  status: 'OK' | 'Error';
+  result?: unknown;
+  error?: Error;
+}
+
+function pickContext(ctx: unknown): ComputeContext {
+  const c = ctx ?? rxGetComputeContext();
+  if (!isComputeContext(c)) throw argError('a compute context (RxLocalSeq, RxLocalParallel, ...)', 'computeContext', c);
+  if (typeof c.exec !== 'function') throw new RxError('RX_ARG', `The compute context ${c.name} cannot run rxExec / rxExecBy tasks: use RxLocalSeq or RxLocalParallel`);
+  return c;
+}
+
+function checkFn(fn: unknown, what: string): TaskFunction {
+  if (typeof fn === 'function' || isModuleFunction(fn)) return fn as TaskFunction;
+  throw argError('a function or { module, exportName }', what, fn);
+}
+
+function toResult(o: ExecOutcome | undefined, i: number): RxExecResult {
+  if (!o) return { task: i + 1, status: 'Error', error: new RxError('RX_INTERNAL', `task ${i + 1} produced no outcome`) };
+  return o.status === 'OK' ? { task: i + 1, status: 'OK', result: o.result } : { task: i + 1, status: 'Error', error: o.error };
+}
+
+export function rxExec(fn: TaskFunction, opts: RxExecOptions & { wait: false }): RxJob<RxExecResult[]>;
+export function rxExec(fn: TaskFunction, opts?: RxExecOptions & { wait?: true }): Promise<RxExecResult[]>;
+export function rxExec(fn: TaskFunction, opts?: RxExecOptions): Promise<RxExecResult[]> | RxJob<RxExecResult[]>;
+/** Runs `fn` timesToRun times (or once per elemArgs element) in the compute context. */
+export function rxExec(fn: TaskFunction, opts: RxExecOptions = {}): Promise<RxExecResult[]> | RxJob<RxExecResult[]> {
+  const f = checkFn(fn, 'rxExec function');
+  if (typeof opts !== 'object' || opts === null) throw argError('an options object', 'rxExec options', opts);
+  const ctx = pickContext(opts.computeContext);
+  if (opts.elemArgs !== undefined && (!Array.isArray(opts.elemArgs) || opts.elemArgs.some((a) => !Array.isArray(a))))
+    throw argError('an array of argument arrays', 'elemArgs', opts.elemArgs);
+  if (opts.args !== undefined && !Array.isArray(opts.args)) throw argError('an array', 'args', opts.args);
+  if (opts.elemArgs && opts.args) throw new RxError('RX_ARG', 'Give either elemArgs (arguments per task) or args (the same arguments for every task), not both');
+  let times = opts.elemArgs ? opts.elemArgs.length : 1;
+  if (opts.timesToRun !== undefined) {
+    times = expectNumber(opts.timesToRun, 'timesToRun', { min: 0, integer: true });
+    if (opts.elemArgs && times !== opts.elemArgs.length)
+      throw new RxError('RX_ARG', `timesToRun (${times}) differs from the number of elemArgs (${opts.elemArgs.length})`);
+  }
+  const tasks: ExecTask[] = Array.from({ length: times }, (_, i) => ({ fn: f, args: opts.elemArgs ? [...opts.elemArgs[i]!] : [...(opts.args ?? [])] }));
+  const body = async (signal: AbortSignal | undefined) => {
+    throwIfAborted(signal, 'rxExec');
+    const outcomes = await ctx.exec!(tasks, signal ? { signal } : {});
+    return tasks.map((_, i) => toResult(outcomes[i], i));
+  };
+  if (opts.wait === false) return new RxJob('rxExec', body, opts.signal);
+  return body(opts.signal);
+}
+
+/* ------------------------------------------------------------------ rxExecBy */
+
+export interface RxExecByOptions {
+  computeContext?: ComputeContext;
+  /** Extra arguments after (keys, data). */
+  functionArgs?: unknown[];
+  rowsPerRead?: number;
+  /** Partition memory bound (rows over all partitions); default 10,000,000. */
+  maxRowsInMemory?: number;
+  /** false: return an RxJob at once. */
+  wait?: boolean;
+  signal?: AbortSignal;
+  reportProgress?: ProgressLevel;
+  progressStream?: ProgressStream;
+}
+
+export interface RxExecByResult {
+  /** Key column -> value: factor level or string, number, boolean; null for missing. */
+  keys: Record<string, string | number | boolean | null>;
+  status: 'OK' | 'Error';
+  result?: unknown;
+  error?: Error;
+}
+
+const KEY_TYPES: readonly ColumnType[] = ['factor', 'string', 'bool', 'int32', 'int16', 'uint8', 'float64', 'float32', 'date', 'timestamp'];
+
+type KeyValue = string | number | boolean | null;
+type Ctor = { new (n: number): Float64Array | Float32Array | Int32Array | Int16Array | Uint8Array };
+
+interface Group {
+  values: KeyValue[];
+  /** Per column: parts gathered chunk by chunk. */
+  parts: Map<string, { data: unknown[]; valid: Array<Uint8Array | undefined> }>;
+  rows: number;
+}
+
+function keyValue(c: Column, i: number): KeyValue {
+  if (c.valid && c.valid[i] === 0) return null;
+  switch (c.type) {
+    case 'factor':
+      return c.levels![(c.data as Int32Array)[i]!] ?? null;
+    case 'string':
+      return (c.data as Array<string | null>)[i] ?? null;
+    case 'bool':
+      return (c.data as Uint8Array)[i] === 1;
+    default: {
+      const v = (c.data as Float64Array)[i]!;
+      return Number.isNaN(v) ? null : v;
+    }
+  }
+}
+
+function compareKeys(a: KeyValue[], b: KeyValue[], order: Array<Map<string, number> | undefined>): number {
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!;
+    const y = b[k]!;
+    if (x === y) continue;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    const o = order[k];
+    if (o) return o.get(x as string)! - o.get(y as string)!;
+    if (typeof x === 'boolean') return x ? 1 : -1;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+function gather(c: Column, idx: number[]): { data: unknown; valid?: Uint8Array } {
+  const n = idx.length;
+  let data: unknown;
+  if (Array.isArray(c.data)) {
+    const src = c.data;
+    data = idx.map((i) => src[i] ?? null);
+  } else {
+    const src = c.data as Float64Array;
+    const out = new (src.constructor as Ctor)(n);
+    for (let j = 0; j < n; j++) out[j] = src[idx[j]!]!;
+    data = out;
+  }
+  if (!c.valid) return { data };
+  const valid = new Uint8Array(n);
+  for (let j = 0; j < n; j++) valid[j] = c.valid[idx[j]!]!;
+  return { data, valid };
+}
+
+function concatParts(info: { type: ColumnType; levels?: string[]; ordered?: boolean }, parts: { data: unknown[]; valid: Array<Uint8Array | undefined> }, rows: number): Column {
+  let data: Column['data'];
+  if (info.type === 'string') data = (parts.data as Array<Array<string | null>>).flat();
+  else {
+    const first = parts.data[0] as Float64Array;
+    const out = new (first.constructor as Ctor)(rows);
+    let o = 0;
+    for (const p of parts.data as Float64Array[]) {
+      out.set(p, o);
+      o += p.length;
+    }
+    data = out;
+  }
+  const col: Column = { type: info.type, data };
+  if (parts.valid.some((v) => v !== undefined)) {
+    const valid = new Uint8Array(rows);
+    let o = 0;
+    for (let p = 0; p < parts.data.length; p++) {
+      const v = parts.valid[p];
+      const len = (parts.data[p] as ArrayLike<unknown>).length;
+      if (v) valid.set(v, o);
+      else valid.fill(1, o, o + len);
+      o += len;
+    }
+    col.valid = valid;
+  }
+  if (info.levels) col.levels = info.levels;
+  if (info.ordered !== undefined) col.ordered = info.ordered;
+  return col;
+}
+
+/** Splits `source` into in-memory partitions by the key columns, sorted by key. */
+export async function partitionByKeys(
+  source: DataSource,
+  keys: string[],
+  opts: { rowsPerRead?: number; maxRowsInMemory?: number; signal?: AbortSignal; progress?: ProgressReporter } = {},
+): Promise<Array<{ keys: Record<string, KeyValue>; columns: Record<string, Column> }>> {
+  const schema = await source.schema();
+  const names = schema.columns.map((c) => c.name);
+  for (const k of keys) {
+    const info = schema.columns.find((c) => c.name === k);
+    if (!info) throw new RxError('RX_SCHEMA', `rxExecBy key "${k}" is not a column of the data (columns: ${names.join(', ')})`, { column: k });
+    if (!KEY_TYPES.includes(info.type)) throw new RxError('RX_SCHEMA', `rxExecBy key "${k}" has type ${info.type}, which cannot be a key`, { column: k });
+  }
+  const maxRows = opts.maxRowsInMemory ?? 10_000_000;
+  const groups = new Map<string, Group>();
+  const colInfo = new Map(schema.columns.map((c) => [c.name, { type: c.type, levels: c.levels, ordered: c.ordered } as { type: ColumnType; levels?: string[]; ordered?: boolean }]));
+  let total = 0;
+  opts.progress?.startPass(1, await knownRows(source, schema));
+  const chunkOpts: { rowsPerRead?: number; signal?: AbortSignal } = {};
+  if (opts.rowsPerRead !== undefined) chunkOpts.rowsPerRead = opts.rowsPerRead;
+  if (opts.signal) chunkOpts.signal = opts.signal;
+  for await (const chunk of source.chunks(chunkOpts)) {
+    throwIfAborted(opts.signal, 'rxExecBy');
+    total += chunk.numRows;
+    if (total > maxRows)
+      throw new RxError('RX_ARG', `rxExecBy builds its partitions in memory and the data has more than maxRowsInMemory = ${maxRows} rows: raise maxRowsInMemory or split the data by the key first (rxSplit)`);
+    const keyCols = keys.map((k) => chunk.columns[k]!);
+    const rowsOf = new Map<Group, number[]>();
+    for (let i = 0; i < chunk.numRows; i++) {
+      const values = keyCols.map((c) => keyValue(c, i));
+      const id = JSON.stringify(values);
+      let g = groups.get(id);
+      if (!g) {
+        g = { values, parts: new Map(), rows: 0 };
+        groups.set(id, g);
+      }
+      let idx = rowsOf.get(g);
+      if (!idx) rowsOf.set(g, (idx = []));
+      idx.push(i);
+    }
+    for (const [g, idx] of rowsOf) {
+      g.rows += idx.length;
+      for (const name of chunk.names) {
+        const c = chunk.columns[name]!;
+        const info = colInfo.get(name)!;
+        if (c.levels && (!info.levels || c.levels.length > info.levels.length)) info.levels = c.levels;
+        let p = g.parts.get(name);
+        if (!p) g.parts.set(name, (p = { data: [], valid: [] }));
+        const gt = gather(c, idx);
+        p.data.push(gt.data);
+        p.valid.push(gt.valid);
+      }
+    }
+    opts.progress?.chunk(chunk.numRows);
+  }
+  opts.progress?.endPass();
+  const order = keys.map((k) => {
+    const lv = colInfo.get(k)!.levels;
+    return colInfo.get(k)!.type === 'factor' && lv ? new Map(lv.map((l, i) => [l, i])) : undefined;
+  });
+  const sorted = [...groups.values()].sort((a, b) => compareKeys(a.values, b.values, order));
+  return sorted.map((g) => {
+    const columns: Record<string, Column> = {};
+    for (const name of names) {
+      const p = g.parts.get(name);
+      if (p) columns[name] = concatParts(colInfo.get(name)!, p, g.rows);
+    }
+    return { keys: Object.fromEntries(keys.map((k, i) => [k, g.values[i]!])), columns };
+  });
+}
+
+export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: RxExecByOptions & { wait: false }): RxJob<RxExecByResult[]>;
+export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts?: RxExecByOptions & { wait?: true }): Promise<RxExecByResult[]>;
+export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts?: RxExecByOptions): Promise<RxExecByResult[]> | RxJob<RxExecByResult[]>;
+/**
+ * Partitions `data` by the `keys` columns and calls fn(keyValues, partitionDataSource,
+ * ...functionArgs) once per distinct key combination (missing key values form their own
+ * group with null). Results come sorted by key (factor level order, numbers ascending,
+ * null last).
+ */
+export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: RxExecByOptions = {}): Promise<RxExecByResult[]> | RxJob<RxExecByResult[]> {
+  const source = resolveSource(data, 'rxExecBy data');
+  expectStringArray(keys, 'rxExecBy keys');
+  if (keys.length === 0) throw argError('at least one key column', 'rxExecBy keys', keys);
+  const f = checkFn(fn, 'rxExecBy function');
+  if (typeof opts !== 'object' || opts === null) throw argError('an options object', 'rxExecBy options', opts);
+  const ctx = pickContext(opts.computeContext);
+  if (opts.functionArgs !== undefined && !Array.isArray(opts.functionArgs)) throw argError('an array', 'functionArgs', opts.functionArgs);
+  if (opts.rowsPerRead !== undefined) expectNumber(opts.rowsPerRead, 'rowsPerRead', { min: 1, integer: true });
+  if (opts.maxRowsInMemory !== undefined) expectNumber(opts.maxRowsInMemory, 'maxRowsInMemory', { min: 1, integer: true });
+  const level = (opts.reportProgress !== undefined ? expectNumber(opts.reportProgress, 'reportProgress', { min: 0, max: 3, integer: true }) : rxOptions().reportProgress) as ProgressLevel;
+  const body = async (signal: AbortSignal | undefined): Promise<RxExecByResult[]> => {
+    const pOpts: ConstructorParameters<typeof ProgressReporter>[0] = { level, label: 'rxExecBy' };
+    if (opts.progressStream) pOpts.stream = opts.progressStream;
+    const partOpts: Parameters<typeof partitionByKeys>[2] = { progress: new ProgressReporter(pOpts) };
+    if (opts.rowsPerRead !== undefined) partOpts.rowsPerRead = opts.rowsPerRead;
+    if (opts.maxRowsInMemory !== undefined) partOpts.maxRowsInMemory = opts.maxRowsInMemory;
+    if (signal) partOpts.signal = signal;
+    const parts = await partitionByKeys(source, keys, partOpts);
+    const tasks: ExecTask[] = parts.map((p) => ({ fn: f, args: [p.keys, undefined, ...(opts.functionArgs ?? [])], table: { argIndex: 1, columns: p.columns } }));
+    const outcomes = await ctx.exec!(tasks, signal ? { signal } : {});
+    return parts.map((p, i) => {
+      const r = toResult(outcomes[i], i);
+      const row: RxExecByResult = { keys: p.keys, status: r.status };
+      if (r.status === 'OK') row.result = r.result;
+      else row.error = r.error!;
+      return row;
+    });
+  };
+  if (opts.wait === false) return new RxJob('rxExecBy', body, opts.signal);
+  return body(opts.signal);
+}

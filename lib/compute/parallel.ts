@@ -1,0 +1,379 @@
+/**
+ * RxLocalParallel: runs accumulators on a pool of worker threads in this process.
+ *
+ * One pass: the main thread reads chunks from the source and sends chunk i to worker
+ * i % N (typed arrays transferred, see transfer.ts); each worker processes its chunks in
+ * order into one running state; at the end of the pass the states are merged with
+ * def.merge in worker order 0..N-1 and finalize() runs on the main thread. The result
+ * therefore depends only on N and the chunking, never on thread scheduling (bit-for-bit
+ * reproducible), and equals RxLocalSeq's to rounding because merge is associative.
+ * Back-pressure: at most `maxChunksInFlight` chunks per worker are queued.
+ *
+ * Threads: N = options.numWorkers ?? rxOptions().numThreads (the one thread budget).
+ * While workers run, the native thread pool (process-wide) is set to 1 thread, so
+ * workers x native threads stays within the budget; it is restored afterwards.
+ *
+ * Workers run compiled JS (dist/lib/workers/pema-worker.js, found from the package root)
+ * and rebuild accumulators by name from the registry (pema.ts): they import every module
+ * declared with registerAccumulatorModule(url), then rxscale's public surface
+ * (dist/lib/index.js) if the name is still unknown. Spec, schema and state must be
+ * structured-cloneable.
+ *
+ * rxExec / rxExecBy: tasks go to free workers; functions must be module exports
+ * ({ module, exportName }): no code is ever sent as text.
+ *
+ * Runs on one pool are serialized (one at a time). Idle workers do not keep the process
+ * alive; close() terminates them. Cancelling (AbortSignal) terminates the workers at once
+ * (a fresh pool starts on the next run).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ChunkOptions, DataSource, Schema } from '../data/types.js';
+import { RxError } from '../errors.js';
+import { packageRoot } from '../native/loader.js';
+import { setNativeThreads } from '../native/info.js';
+import { rxOptions } from '../options.js';
+import { argError } from '../validate.js';
+import {
+  type ComputeContext,
+  type ContextRunOptions,
+  type ExecOptions,
+  type ExecOutcome,
+  type ExecTask,
+  isModuleFunction,
+} from './context.js';
+import { type AccumulatorDef, registeredAccumulatorModules } from './pema.js';
+import { noProgress } from './progress.js';
+import { cancelledError, runPasses, throwIfAborted } from './sequential.js';
+import { type SerializedError, deserializeError, packChunk } from './transfer.js';
+
+export interface RxLocalParallelOptions {
+  /** Worker threads (default rxOptions().numThreads at each run). */
+  numWorkers?: number;
+  /** Chunks queued per worker before the reader waits (default 2). */
+  maxChunksInFlight?: number;
+  /** Extra accumulator / task modules every worker imports (file URLs or absolute paths). */
+  modules?: string[];
+}
+
+/** Path of the compiled worker entry. */
+export function workerEntryPath(): string {
+  const p = join(packageRoot(), 'dist', 'lib', 'workers', 'pema-worker.js');
+  if (!existsSync(p)) throw new RxError('RX_INTERNAL', `RxLocalParallel needs the compiled worker ${p}: run \`npm run build:ts\``, { file: p });
+  return p;
+}
+
+type WorkerMsg =
+  | { t: 'done'; run: number; rows: number; ms: number }
+  | { t: 'state'; run: number; state: unknown }
+  | { t: 'error'; run: number; error: SerializedError }
+  | { t: 'task'; id: number; outcome: { status: 'OK'; result: unknown } | { status: 'Error'; error: SerializedError } };
+
+interface Listener {
+  message(w: Worker, msg: WorkerMsg): void;
+  failure(w: Worker, err: Error): void;
+}
+
+class Pool {
+  workers: Worker[] = [];
+  private listener: Listener | undefined;
+  private spawned = 0;
+
+  constructor(private readonly entry: string) {}
+
+  resize(n: number): void {
+    while (this.workers.length > n) void this.workers.pop()!.terminate();
+    while (this.workers.length < n) this.spawn();
+  }
+
+  /** Starts a new worker at the end of the pool. */
+  spawn(): Worker {
+    const w = new Worker(this.entry);
+    const id = ++this.spawned;
+    if (!this.listener) w.unref();
+    w.on('message', (msg: WorkerMsg) => this.listener?.message(w, msg));
+    w.on('error', (e) => {
+      if (!this.drop(w)) return;
+      this.listener?.failure(w, new RxError('RX_INTERNAL', `worker thread ${id} failed: ${e.message}`, { cause: e }));
+    });
+    w.on('exit', (code) => {
+      if (!this.drop(w)) return;
+      this.listener?.failure(w, new RxError('RX_INTERNAL', `worker thread ${id} exited unexpectedly (exit code ${code})`));
+    });
+    this.workers.push(w);
+    return w;
+  }
+
+  private drop(w: Worker): boolean {
+    const i = this.workers.indexOf(w);
+    if (i < 0) return false;
+    this.workers.splice(i, 1);
+    return true;
+  }
+
+  attach(l: Listener): void {
+    this.listener = l;
+    for (const w of this.workers) w.ref();
+  }
+
+  detach(): void {
+    this.listener = undefined;
+    for (const w of this.workers) w.unref();
+  }
+
+  async terminate(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    this.listener = undefined;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
+
+let nativeHolds = 0;
+function holdNativeThreads(): void {
+  if (nativeHolds++ > 0) return;
+  try {
+    setNativeThreads(1);
+  } catch {
+    /* native addon unavailable: nothing to limit */
+  }
+}
+function releaseNativeThreads(): void {
+  if (--nativeHolds > 0) return;
+  try {
+    setNativeThreads(rxOptions().numThreads);
+  } catch {
+    /* native addon unavailable */
+  }
+}
+
+export class RxLocalParallel implements ComputeContext {
+  readonly name = 'RxLocalParallel';
+  private readonly numWorkersOpt: number | undefined;
+  readonly maxChunksInFlight: number;
+  readonly modules: string[];
+  private pool: Pool | undefined;
+  private lock: Promise<void> = Promise.resolve();
+  private runSeq = 0;
+
+  constructor(opts: RxLocalParallelOptions = {}) {
+    if (opts.numWorkers !== undefined && (!Number.isInteger(opts.numWorkers) || opts.numWorkers < 1)) throw argError('integer >= 1', 'numWorkers', opts.numWorkers);
+    const mif = opts.maxChunksInFlight ?? 2;
+    if (!Number.isInteger(mif) || mif < 1) throw argError('integer >= 1', 'maxChunksInFlight', mif);
+    if (opts.modules !== undefined && (!Array.isArray(opts.modules) || opts.modules.some((m) => typeof m !== 'string'))) throw argError('array of module URLs', 'modules', opts.modules);
+    this.numWorkersOpt = opts.numWorkers;
+    this.maxChunksInFlight = mif;
+    this.modules = [...(opts.modules ?? [])];
+  }
+
+  /** Workers used by the next run. */
+  get numWorkers(): number {
+    return this.numWorkersOpt ?? rxOptions().numThreads;
+  }
+
+  private allModules(): string[] {
+    return [...new Set([...registeredAccumulatorModules(), ...this.modules])];
+  }
+
+  /** Runs `body` with exclusive use of a pool of numWorkers workers. */
+  private async withPool<T>(body: (pool: Pool) => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise<void>((r) => (release = r));
+    await prev;
+    holdNativeThreads();
+    try {
+      this.pool ??= new Pool(workerEntryPath());
+      this.pool.resize(this.numWorkers);
+      return await body(this.pool);
+    } finally {
+      this.pool?.detach();
+      releaseNativeThreads();
+      release();
+    }
+  }
+
+  private async kill(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await p?.terminate();
+  }
+
+  run<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: ContextRunOptions): Promise<Result> {
+    return this.withPool((pool) => runPasses(def, spec, source, opts, (s, schema, chunkOpts) => this.pass(pool, def, s, schema, source, chunkOpts, opts)));
+  }
+
+  private pass<Spec, State>(
+    pool: Pool,
+    def: AccumulatorDef<Spec, State, unknown>,
+    spec: Spec,
+    schema: Schema,
+    source: DataSource,
+    chunkOpts: ChunkOptions,
+    opts: ContextRunOptions,
+  ): Promise<State> {
+    const progress = opts.progress ?? noProgress;
+    const run = ++this.runSeq;
+    const workers = [...pool.workers];
+    const n = workers.length;
+    const inflight = new Array<number>(n).fill(0);
+    const states: Array<{ state: unknown } | undefined> = new Array(n).fill(undefined);
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const waitForChange = () => new Promise<void>((r) => (wake = r));
+    const fail = (e: Error) => {
+      failure ??= e;
+      notify();
+    };
+    pool.attach({
+      message: (w, msg) => {
+        const i = workers.indexOf(w);
+        if (!('run' in msg) || msg.run !== run || i < 0) return;
+        if (msg.t === 'done') {
+          inflight[i]!--;
+          progress.chunk(msg.rows, msg.ms);
+        } else if (msg.t === 'state') states[i] = { state: msg.state };
+        else if (msg.t === 'error') fail(deserializeError(msg.error));
+        notify();
+      },
+      failure: (_i, e) => fail(e),
+    });
+    const signal = opts.signal;
+    const onAbort = () => {
+      fail(cancelledError(signal, def.name));
+      void this.kill();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const body = async (): Promise<State> => {
+      const modules = this.allModules();
+      for (const w of workers) w.postMessage({ t: 'begin', run, name: def.name, spec, schema, modules });
+      let k = 0;
+      for await (const chunk of source.chunks(chunkOpts)) {
+        if (failure) break;
+        throwIfAborted(signal, def.name);
+        const slot = k % n;
+        while (!failure && inflight[slot]! >= this.maxChunksInFlight) await waitForChange();
+        if (failure) break;
+        const packed = packChunk(chunk);
+        workers[slot]!.postMessage({ t: 'chunk', run, chunk: packed.chunk }, packed.transfer);
+        inflight[slot]!++;
+        k++;
+      }
+      if (failure) throw failure;
+      for (const w of workers) w.postMessage({ t: 'end', run });
+      while (!failure && states.some((s) => s === undefined)) await waitForChange();
+      if (failure) throw failure;
+      let merged: State | undefined;
+      for (const s of states) {
+        if (s!.state === undefined) continue;
+        merged = merged === undefined ? (s!.state as State) : def.merge(spec, merged, s!.state as State);
+      }
+      return merged ?? def.init(spec, schema);
+    };
+    return body().then(
+      (r) => {
+        signal?.removeEventListener('abort', onAbort);
+        return r;
+      },
+      (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        for (const w of pool.workers) w.postMessage({ t: 'abort', run });
+        throw e;
+      },
+    );
+  }
+
+  exec(tasks: ExecTask[], opts: ExecOptions): Promise<ExecOutcome[]> {
+    for (const t of tasks) {
+      if (!isModuleFunction(t.fn))
+        return Promise.reject(new RxError('RX_ARG', 'RxLocalParallel runs rxExec / rxExecBy functions in worker threads, which cannot receive code: pass { module: <file URL of a JS module>, exportName } instead of a function, or use RxLocalSeq'));
+    }
+    if (tasks.length === 0) return Promise.resolve([]);
+    return this.withPool((pool) => this.execOn(pool, tasks, opts));
+  }
+
+  private execOn(pool: Pool, tasks: ExecTask[], opts: ExecOptions): Promise<ExecOutcome[]> {
+    const out: ExecOutcome[] = new Array(tasks.length);
+    const modules = this.allModules();
+    const base = this.runSeq;
+    this.runSeq += tasks.length;
+    let next = 0;
+    let doneCount = 0;
+    const busy = new Map<Worker, number>(); // worker -> task index
+    const signal = opts.signal;
+    return new Promise<ExecOutcome[]>((resolve, reject) => {
+      let finished = false;
+      const finish = (e?: Error) => {
+        if (finished) return;
+        finished = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (e) reject(e);
+        else resolve(out);
+      };
+      const onAbort = () => {
+        finish(cancelledError(signal, 'rxExec'));
+        void this.kill();
+      };
+      const complete = (w: Worker | undefined, ti: number, o: ExecOutcome) => {
+        if (w) busy.delete(w);
+        out[ti] = o;
+        doneCount++;
+        opts.onTaskDone?.(ti, o);
+        if (doneCount === tasks.length) finish();
+        else if (w) dispatch(w);
+      };
+      const dispatch = (w: Worker) => {
+        if (next >= tasks.length || finished) return;
+        const ti = next++;
+        const t = tasks[ti]!;
+        const fn = t.fn as { module: string; exportName?: string };
+        const msg: Record<string, unknown> = { t: 'task', id: base + ti + 1, fn: { module: fn.module, exportName: fn.exportName }, args: t.args, modules };
+        if (t.table) msg.table = t.table;
+        busy.set(w, ti);
+        try {
+          w.postMessage(msg);
+        } catch (e) {
+          complete(w, ti, { status: 'Error', error: new RxError('RX_ARG', `the arguments of task ${ti + 1} cannot be sent to a worker thread (they must be structured-cloneable): ${(e as Error).message}`) });
+        }
+      };
+      pool.attach({
+        message: (w, msg) => {
+          if (msg.t !== 'task') return;
+          const ti = msg.id - base - 1;
+          if (busy.get(w) !== ti) return;
+          complete(w, ti, msg.outcome.status === 'OK' ? { status: 'OK', result: msg.outcome.result } : { status: 'Error', error: deserializeError(msg.outcome.error) });
+        },
+        failure: (w, e) => {
+          // A task that kills its worker fails alone; a fresh worker takes over.
+          const ti = busy.get(w);
+          if (ti === undefined || finished) return;
+          busy.delete(w);
+          let fresh: Worker | undefined;
+          try {
+            fresh = pool.spawn();
+          } catch {
+            fresh = undefined;
+          }
+          complete(fresh, ti, { status: 'Error', error: e });
+          if (!fresh && busy.size === 0 && doneCount < tasks.length) finish(e);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) return onAbort();
+      for (const w of [...pool.workers]) dispatch(w);
+    });
+  }
+
+  /** Terminates the worker threads (a later run starts new ones). */
+  async close(): Promise<void> {
+    await this.lock;
+    await this.kill();
+  }
+}

@@ -1,0 +1,25 @@
+// Worker threads run compiled JS from dist/: rebuild it when a compute source is newer.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../lib/native/loader.js';
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const f of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, f.name);
+    if (f.isDirectory()) t = Math.max(t, newest(p));
+    else if (f.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+export function ensureDist(): void {
+  const root = packageRoot();
+  const out = [join(root, 'dist/lib/workers/pema-worker.js'), join(root, 'dist/lib/compute/parallel.js'), join(root, 'dist/lib/compute/context.js')];
+  const srcT = Math.max(newest(join(root, 'lib/compute')), newest(join(root, 'lib/workers')), newest(join(root, 'lib/data')));
+  if (out.every((p) => existsSync(p) && statSync(p).mtimeMs >= srcT)) return;
+  // tsc emits even when files elsewhere have type errors; only the outputs matter here.
+  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  for (const p of out) if (!existsSync(p)) throw new Error(`tsc did not produce ${p}`);
+}
