@@ -12,6 +12,7 @@
  * envelope of JSON + typed arrays (same framing), or raw bytes with { serialize: false }.
  */
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
+import { duckInstance } from '../db/duckdb.js';
 import { RxError } from '../errors.js';
 import { argError, expectString } from '../validate.js';
 import { isRxModel } from './registry.js';
@@ -39,8 +40,8 @@ export function quoteIdent(name: string): string {
 
 async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBackend> {
   const duck = await import('@duckdb/node-api');
-  const instance = await duck.DuckDBInstance.create(path);
-  const conn = await instance.connect();
+  // shared per path with RxDuckDbData / RxInDuckDb (one DuckDB instance per file per process)
+  const conn = await (await duckInstance(path)).connect();
   const t = quoteIdent(table);
   await conn.run(`CREATE TABLE IF NOT EXISTS ${t} (key VARCHAR PRIMARY KEY, value BLOB NOT NULL)`);
   return {
@@ -67,7 +68,6 @@ async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBa
     },
     async close() {
       conn.closeSync();
-      instance.closeSync();
     },
   };
 }
