@@ -1,0 +1,50 @@
+// Linear-algebra kernels for the model engines (plain C++, no Node headers).
+// All matrices are column-major doubles. Errors: rx::Error("RX_SINGULAR" | "RX_ARG", ...).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace rx {
+namespace linalg {
+
+// Weighted cross-product accumulation over a dense chunk X (n x p, column-major, ld n):
+//   xtx (p x p, full symmetric) += X' W X;  xty (p) += X' W y  (when y);
+//   acc[0] += sum w (n when unweighted), acc[1] += y' W y (when y), acc[2] += n.
+// w and y may be null. Negative weights are allowed (formed with gemm instead of syrk).
+void xtwx_accumulate(const double* X, std::size_t n, int p, const double* w, const double* y, double* xtx,
+                     double* xty, double* acc);
+// Same computation, always with the built-in kernels (tests compare both paths).
+void xtwx_accumulate_builtin(const double* X, std::size_t n, int p, const double* w, const double* y, double* xtx,
+                             double* xty, double* acc);
+
+// Solves A x = B (A p x p SPD, upper triangle read; B p x nrhs). Throws RX_SINGULAR when A is not PD.
+std::vector<double> chol_solve(const double* A, int p, const double* B, int nrhs);
+// inv(A) (full symmetric) for SPD A. Throws RX_SINGULAR when A is not PD.
+std::vector<double> chol_inverse(const double* A, int p);
+
+struct SolveResult {
+  std::vector<double> coef;     // p; NaN for aliased columns
+  std::vector<double> inverse;  // p x p; inv(X'X) (or (R'R)^-1) over non-aliased columns; NaN rows/cols for aliased
+  std::vector<uint8_t> aliased; // p; 1 = aliased (linearly dependent on earlier/kept columns)
+  std::vector<int32_t> pivot;   // p; column order used (kept columns first, then aliased) - QR only
+  int rank = 0;
+  double rss = 0;               // residual sum of squares (QR: from R; sweep: y'y - b'X'y when yty given)
+};
+
+// Sweep operator on X'X with tolerance (RevoScaleR style): columns are swept in order; column k
+// is aliased when its pivot (residual sum of squares of x_k on the kept earlier columns)
+// is <= tol * X'X[k,k] (i.e. 1 - R^2_k <= tol), or X'X[k,k] <= 0.
+SolveResult sweep_solve(const double* xtx, const double* xty, int p, double tol, double yty);
+
+// Mergeable tall-skinny QR: returns the k x k upper-triangular R (column-major, zeros below)
+// of [R0; X] where R0 is k x k upper (or null) and X is n x k. R'R == R0'R0 + X'X.
+std::vector<double> qr_update(const double* R0, const double* X, std::size_t n, int k);
+
+// Least squares from R of [X | y] ((p+1) x (p+1)): Householder QR of R[0:p,0:p] with R's
+// limited column pivoting (LINPACK dqrdc2, as lm): a column whose remaining norm is < tol x its
+// original norm is moved to the end and reported aliased. inverse = (R'R)^-1 (unscaled covariance).
+SolveResult qr_solve_r(const double* R, int p, double tol);
+
+}  // namespace linalg
+}  // namespace rx
