@@ -253,7 +253,11 @@ export class RxLocalParallel implements ComputeContext {
 
     const body = async (): Promise<State> => {
       const modules = this.allModules();
-      for (const w of workers) w.postMessage({ t: 'begin', run, name: def.name, spec, schema, modules });
+      try {
+        for (const w of workers) w.postMessage({ t: 'begin', run, name: def.name, spec, schema, modules });
+      } catch (e) {
+        throw new RxError('RX_INTERNAL', `The spec of accumulator "${def.name}" cannot be sent to worker threads (spec and schema must be structured-cloneable): ${(e as Error).message}`, { cause: e });
+      }
       let k = 0;
       for await (const chunk of source.chunks(chunkOpts)) {
         if (failure) break;
@@ -262,7 +266,11 @@ export class RxLocalParallel implements ComputeContext {
         while (!failure && inflight[slot]! >= this.maxChunksInFlight) await waitForChange();
         if (failure) break;
         const packed = packChunk(chunk);
-        workers[slot]!.postMessage({ t: 'chunk', run, chunk: packed.chunk }, packed.transfer);
+        try {
+          workers[slot]!.postMessage({ t: 'chunk', run, chunk: packed.chunk }, packed.transfer);
+        } catch (e) {
+          throw new RxError('RX_DATA_SOURCE', `A chunk of ${source.describe?.() ?? source.kind} cannot be sent to a worker thread: ${(e as Error).message}`, { cause: e });
+        }
         inflight[slot]!++;
         k++;
       }

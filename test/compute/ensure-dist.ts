@@ -1,6 +1,6 @@
 // Worker threads run compiled JS from dist/: rebuild it when a compute source is newer.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/native/loader.js';
 
@@ -19,7 +19,29 @@ export function ensureDist(): void {
   const out = [join(root, 'dist/lib/workers/pema-worker.js'), join(root, 'dist/lib/compute/parallel.js'), join(root, 'dist/lib/compute/context.js')];
   const srcT = Math.max(newest(join(root, 'lib/compute')), newest(join(root, 'lib/workers')), newest(join(root, 'lib/data')));
   if (out.every((p) => existsSync(p) && statSync(p).mtimeMs >= srcT)) return;
-  // tsc emits even when files elsewhere have type errors; only the outputs matter here.
-  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  // One tsc at a time across test files (vitest runs files in parallel processes).
+  const lock = join(root, 'dist', '.compute-build-lock');
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) break; // a stale lock: build anyway
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (out.every((p) => existsSync(p) && statSync(p).mtimeMs >= srcT)) return;
+    // tsc emits even when files elsewhere have type errors; only the outputs matter here.
+    spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
+  } finally {
+    try {
+      rmdirSync(lock);
+    } catch {
+      /* already gone */
+    }
+  }
   for (const p of out) if (!existsSync(p)) throw new Error(`tsc did not produce ${p}`);
 }
