@@ -164,7 +164,7 @@ async function runCube(fn: string, formula: string, data: unknown, options: Cube
   if (f.terms.length !== 1 || f.terms[0]!.dot) {
     throw new RxError('RX_FORMULA', `${fn} needs one interaction term on the right (e.g. "y ~ A:B"), got "${formula}"`, { text: formula });
   }
-  const source = sourceOf(data);
+  const source = sourceOf(data, options);
   const schema = await source.schema();
   const term = f.terms[0]!;
   const rangeVars: string[] = [];

@@ -319,7 +319,7 @@ export async function rxQuantile(varName: string, data: unknown, options: RxQuan
   const method = options.method === undefined ? 'exact' : expectOneOf(options.method, ['exact', 'approx'] as const, 'method');
   const maxInMemory = options.maxInMemory === undefined ? 5_000_000 : expectNumber(options.maxInMemory, 'maxInMemory', { min: 1, integer: true });
   const bins = options.bins === undefined ? 65_536 : expectNumber(options.bins, 'bins', { min: 2, integer: true });
-  const source = sourceOf(data);
+  const source = sourceOf(data, options);
   const schema = await source.schema();
   const info = columnInfo(schema, varName, varName);
   if (!isNumericType(info.type)) throw new RxError('RX_FORMULA', `rxQuantile needs a numeric variable but "${varName}" is ${info.type}`, { column: varName, text: varName });

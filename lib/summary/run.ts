@@ -1,29 +1,46 @@
 /**
- * How the summary functions run their accumulators: resolve `data`, then hand the
- * accumulator to the PEMA driver with the caller's options.
+ * How the summary functions run their accumulators: resolve `data`, apply
+ * rowSelection / transforms (lib/expr, evaluated chunk by chunk, never eval'd), then hand
+ * the accumulator to the compute context in force (RxLocalSeq, RxLocalParallel, ...).
  */
+import type { ComputeContext } from '../compute/context.js';
 import type { AccumulatorDef } from '../compute/pema.js';
-import { runPemaSequential } from '../compute/run.js';
+import { type RxRunOptions, runAccumulator } from '../compute/run.js';
+import type { ProgressLevel } from '../compute/progress.js';
 import { resolveSource } from '../data/resolve.js';
 import type { DataSource } from '../data/types.js';
+import type { ExprNode } from '../expr/ast.js';
+import { withTransforms } from '../expr/source.js';
 
 export interface CommonOptions {
+  /** Keep only rows where this expression is TRUE, e.g. "age >= 30 & age < 40". */
+  rowSelection?: string | ExprNode;
+  /** New or replaced variables: { logInc: 'log(incwage)' }. */
+  transforms?: Record<string, string | ExprNode>;
   rowsPerRead?: number;
-  /** Compute context (RxLocalSeq / RxLocalParallel / ...); default: the current one. */
-  computeContext?: unknown;
-  reportProgress?: number;
+  /** Compute context (RxLocalSeq / RxLocalParallel / ...); default: rxGetComputeContext(). */
+  computeContext?: ComputeContext;
+  reportProgress?: ProgressLevel;
   signal?: AbortSignal;
 }
 
-export function sourceOf(data: unknown): DataSource {
-  return resolveSource(data);
+/** The data source the analysis reads: `data` with rowSelection / transforms applied. */
+export function sourceOf(data: unknown, opts: CommonOptions = {}): DataSource {
+  const src = resolveSource(data);
+  if (opts.rowSelection === undefined && opts.transforms === undefined) return src;
+  const t: Parameters<typeof withTransforms>[1] = {};
+  if (opts.rowSelection !== undefined) t.rowSelection = opts.rowSelection;
+  if (opts.transforms !== undefined) t.transforms = opts.transforms;
+  return withTransforms(src, t);
 }
 
 export async function runAcc<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: CommonOptions): Promise<Result> {
-  const o: { rowsPerRead?: number; signal?: AbortSignal } = {};
+  const o: RxRunOptions = {};
   if (opts.rowsPerRead !== undefined) o.rowsPerRead = opts.rowsPerRead;
   if (opts.signal) o.signal = opts.signal;
-  return runPemaSequential(def, spec, source, o);
+  if (opts.computeContext !== undefined) o.computeContext = opts.computeContext;
+  if (opts.reportProgress !== undefined) o.reportProgress = opts.reportProgress;
+  return runAccumulator(def, spec, source, o);
 }
 
 export function dataLabel(source: DataSource): string {
