@@ -15,6 +15,7 @@ import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { ColumnBuilder } from './builders.js';
+import { duckdbDialect, tempTableName } from './dialect.js';
 
 type DuckModule = typeof import('@duckdb/node-api');
 let duckModule: Promise<DuckModule> | undefined;
@@ -23,9 +24,7 @@ export function duck(): Promise<DuckModule> {
   return duckModule;
 }
 
-export function duckQuoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export const duckQuoteIdent = duckdbDialect.quoteIdent;
 
 export async function duckInstance(path: string): Promise<DuckDBInstance> {
   const d = await duck();
@@ -79,30 +78,6 @@ export function duckTypeToColumnType(typeId: number): ColumnType | null {
       return 'factor';
     default:
       return null;
-  }
-}
-
-export function duckTypeName(t: ColumnType): string {
-  switch (t) {
-    case 'float64':
-      return 'DOUBLE';
-    case 'float32':
-      return 'FLOAT';
-    case 'int32':
-      return 'INTEGER';
-    case 'int16':
-      return 'SMALLINT';
-    case 'uint8':
-      return 'UTINYINT';
-    case 'bool':
-      return 'BOOLEAN';
-    case 'factor':
-    case 'string':
-      return 'VARCHAR';
-    case 'date':
-      return 'DATE';
-    case 'timestamp':
-      return 'TIMESTAMPTZ';
   }
 }
 
@@ -221,9 +196,7 @@ export class RxDuckDbData implements DataSource, DataSink {
       return i;
     });
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
-    let sql = `SELECT ${names.map(duckQuoteIdent).join(', ')} FROM ${this.fromClause()}`;
-    if (opts.numRows !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.numRows))}`;
-    if (opts.startRow) sql += ` OFFSET ${Math.max(0, Math.floor(opts.startRow))}`;
+    const sql = duckdbDialect.selectRange(names.map(duckQuoteIdent).join(', '), this.fromClause(), opts.startRow, opts.numRows);
     const conn = await this.connect();
     try {
       let result: DuckDBResult;
@@ -292,10 +265,10 @@ export class RxDuckDbData implements DataSource, DataSink {
       if (exists && !append && !o.overwrite) throw new RxError('RX_IO', `${this.describe()} already exists; pass overwrite: true to replace it or append: 'rows'`);
       await conn.run('BEGIN TRANSACTION');
       if (!(append && exists)) {
-        tmpName = `${this.opts.table}__rx_tmp_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+        tmpName = tempTableName(this.opts.table);
         writeName = tmpName;
         const q = this.opts.schemaName ? `${duckQuoteIdent(this.opts.schemaName)}.${duckQuoteIdent(tmpName)}` : duckQuoteIdent(tmpName);
-        await conn.run(`CREATE TABLE ${q} (${schema.columns.map((c) => `${duckQuoteIdent(c.name)} ${duckTypeName(c.type)}`).join(', ')})`);
+        await conn.run(`CREATE TABLE ${q} (${schema.columns.map((c) => `${duckQuoteIdent(c.name)} ${duckdbDialect.typeName(c.type)}`).join(', ')})`);
       }
     } catch (e) {
       await conn.run('ROLLBACK').catch(() => {});

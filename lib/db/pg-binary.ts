@@ -58,29 +58,6 @@ export function pgOidToType(oid: number): ColumnType | null {
   }
 }
 
-export function pgTypeName(t: ColumnType): string {
-  switch (t) {
-    case 'float64':
-      return 'double precision';
-    case 'float32':
-      return 'real';
-    case 'int32':
-      return 'integer';
-    case 'int16':
-    case 'uint8':
-      return 'smallint';
-    case 'bool':
-      return 'boolean';
-    case 'factor':
-    case 'string':
-      return 'text';
-    case 'date':
-      return 'date';
-    case 'timestamp':
-      return 'timestamptz';
-  }
-}
-
 function readNumeric(buf: Buffer, p: number): number {
   const ndigits = buf.readInt16BE(p);
   const weight = buf.readInt16BE(p + 2);
@@ -154,7 +131,7 @@ export class PgBinaryDecoder {
           break;
         }
         const fl = buf.readInt32BE(q);
-        q += 4 + (fl > 0 ? fl : 0);
+        q += 4 + Math.max(fl, 0);
         if (q > len) {
           complete = false;
           break;

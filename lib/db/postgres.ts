@@ -14,7 +14,8 @@ import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { ColumnBuilder } from './builders.js';
-import { PgBinaryDecoder, PgBinaryEncoder, pgOidToType, pgTypeName } from './pg-binary.js';
+import { postgresDialect, tempTableName } from './dialect.js';
+import { PgBinaryDecoder, PgBinaryEncoder, pgOidToType } from './pg-binary.js';
 
 export interface RxPostgresDataOptions {
   connectionString: string;
@@ -29,9 +30,7 @@ export interface RxPostgresDataOptions {
   colInfo?: Record<string, Partial<ColumnInfo>>;
 }
 
-export function pgQuoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+export const pgQuoteIdent = postgresDialect.quoteIdent;
 
 /** Wraps a pg error into RxError with the server's message. */
 export function pgError(e: unknown, what: string): RxError {
@@ -135,9 +134,7 @@ export class RxPostgresData implements DataSource, DataSink {
       return { info: schema.columns[i]!, oid: oidsAll[i]! };
     });
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
-    let sql = `SELECT ${names.map(pgQuoteIdent).join(', ') || '1'} FROM ${this.fromClause()}`;
-    if (opts.numRows !== undefined) sql += ` LIMIT ${Math.max(0, Math.floor(opts.numRows))}`;
-    if (opts.startRow) sql += ` OFFSET ${Math.max(0, Math.floor(opts.startRow))}`;
+    const sql = postgresDialect.selectRange(names.map(pgQuoteIdent).join(', ') || '1', this.fromClause(), opts.startRow, opts.numRows);
     const client = await pgConnect(this.opts.connectionString);
     const builders = infos.map((x) => new ColumnBuilder(x.info, rowsPerRead));
     const ready: Chunk[] = [];
@@ -227,9 +224,9 @@ export class RxPostgresData implements DataSource, DataSink {
         throw new RxError('RX_IO', `${this.describe()} already exists; pass overwrite: true to replace it or append: 'rows'`);
       await client.query('BEGIN');
       if (!(append && exists)) {
-        tmpName = `${this.opts.table}__rx_tmp_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+        tmpName = tempTableName(this.opts.table);
         writeTable = this.opts.schemaName ? `${pgQuoteIdent(this.opts.schemaName)}.${pgQuoteIdent(tmpName)}` : pgQuoteIdent(tmpName);
-        const cols = schema.columns.map((c) => `${pgQuoteIdent(c.name)} ${pgTypeName(c.type)}`).join(', ');
+        const cols = schema.columns.map((c) => `${pgQuoteIdent(c.name)} ${postgresDialect.typeName(c.type)}`).join(', ');
         await client.query(`CREATE TABLE ${writeTable} (${cols})`);
       }
     } catch (e) {

@@ -12,6 +12,7 @@
  * envelope of JSON + typed arrays (same framing), or raw bytes with { serialize: false }.
  */
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
+import { postgresDialect } from '../db/dialect.js';
 import { duckInstance } from '../db/duckdb.js';
 import { RxError } from '../errors.js';
 import { argError, expectString } from '../validate.js';
@@ -34,15 +35,12 @@ export type ObjectStoreTarget =
 
 const DEFAULT_TABLE = 'rx_objects';
 
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBackend> {
   const duck = await import('@duckdb/node-api');
   // shared per path with RxDuckDbData / RxInDuckDb (one DuckDB instance per file per process)
   const conn = await (await duckInstance(path)).connect();
-  const t = quoteIdent(table);
+  const t = postgresDialect.quoteIdent(table);
   await conn.run(`CREATE TABLE IF NOT EXISTS ${t} (key VARCHAR PRIMARY KEY, value BLOB NOT NULL)`);
   return {
     async put(key, bytes, overwrite) {
@@ -80,7 +78,7 @@ async function postgresBackend(connectionString: string, table: string): Promise
   } catch (e) {
     throw new RxError('RX_DATA_SOURCE', `Cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
   }
-  const t = quoteIdent(table);
+  const t = postgresDialect.quoteIdent(table);
   await client.query(`CREATE TABLE IF NOT EXISTS ${t} (key TEXT PRIMARY KEY, value BYTEA NOT NULL)`);
   return {
     async put(key, bytes, overwrite) {
