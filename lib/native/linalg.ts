@@ -8,6 +8,7 @@
  * Errors: RxError RX_ARG ("Expected X for Y but received Z") for bad arguments,
  * RX_SINGULAR when a Cholesky factorisation meets a non positive-definite matrix.
  * The async variants run on the libuv pool; do not transfer/detach their buffers while pending.
+ * The exported async wrappers never throw: argument errors come back as rejected promises.
  */
 import { addon } from './loader.js';
 
@@ -100,7 +101,11 @@ export function xtwxAccumulate(X: Float64Array, n: number, p: number, w: Float64
 
 /** Async xtwxAccumulate for big chunks (runs off the JS thread). */
 export function xtwxAccumulateAsync(X: Float64Array, n: number, p: number, w: Float64Array | null, y: Float64Array | null, xtx: Float64Array, xty: Float64Array, acc: Float64Array): Promise<void> {
-  return la().xtwxAccumulateAsync(X, n, p, w, y, xtx, xty, acc);
+  try {
+    return la().xtwxAccumulateAsync(X, n, p, w, y, xtx, xty, acc);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** xtwxAccumulate through the built-in portable kernels regardless of the linked BLAS. */
@@ -125,7 +130,11 @@ export function qrUpdate(R: Float64Array | null, X: Float64Array, n: number, p: 
 }
 
 export function qrUpdateAsync(R: Float64Array | null, X: Float64Array, n: number, p: number): Promise<Float64Array> {
-  return la().qrUpdateAsync(R, X, n, p);
+  try {
+    return la().qrUpdateAsync(R, X, n, p);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 export function qrSolveR(R: Float64Array, p: number, tol?: number): QrSolveResult {
