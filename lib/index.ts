@@ -8,8 +8,6 @@ export type { RxOptions } from './options.js';
 export type { Chunk, Column, ColumnInfo, ColumnType, DataSource, DataSink, Schema, ChunkOptions } from './data/types.js';
 export { RxTextData } from './data/text.js';
 export type { RxTextDataOptions, TextColClass, TextColInfo, TextReadWarning } from './data/text.js';
-export { RxTextData } from './data/text.js';
-export type { RxTextDataOptions, TextColClass, TextColInfo, TextReadWarning } from './data/text.js';
 export { registerAccumulator } from './compute/pema.js';
 export type { AccumulatorDef, PassResult } from './compute/pema.js';
 export { registerAccumulatorModule, registeredAccumulators } from './compute/pema.js';
