@@ -1,0 +1,373 @@
+/**
+ * Model matrix and raw predictor columns for one chunk, from a ModelSpec.
+ *
+ * Rows with a missing value in any used variable (response, predictors, offsets; a
+ * non-finite number counts as missing) are dropped and counted. X is column-major
+ * (n x p, column j at X[j*n .. j*n+n)). Factor values outside the spec's levels (new
+ * levels at predict time) raise RX_MODEL with `checkFactorLevels: true` (the default),
+ * otherwise the row is treated as missing.
+ */
+import type { Chunk } from '../data/types.js';
+import { RxError } from '../errors.js';
+import { type Val, evalVal } from '../expr/eval.js';
+import { formatR } from '../expr/format.js';
+import type { CallNode } from '../expr/ast.js';
+import type { ModelSpec, VariableSpec } from './spec.js';
+
+export interface BuildOptions {
+  /** Unknown factor level: true -> RxError, false -> row treated as missing. Default true. */
+  checkFactorLevels?: boolean;
+  /** Build y (default: true when the spec has a response and the chunk has its columns). */
+  response?: boolean;
+}
+
+export interface ModelMatrix {
+  n: number;
+  p: number;
+  /** Column-major n x p. */
+  X: Float64Array;
+  y: Float64Array | null;
+  offset: Float64Array | null;
+  /** Chunk rows kept (0-based within the chunk). */
+  rowIndex: Int32Array;
+  nMissing: number;
+}
+
+type Evaluated = { kind: 'numeric'; d: Float64Array } | { kind: 'factor'; d: Int32Array };
+
+function env(spec: ModelSpec) {
+  return spec.objects ? { objects: spec.objects } : {};
+}
+
+function levelMap(levels: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  levels.forEach((l, i) => {
+    m.set(l, i);
+  });
+  return m;
+}
+
+function unknownLevel(what: string, value: string, row: number): RxError {
+  return new RxError('RX_MODEL', `Factor "${what}" has level "${value}" (row ${row + 1} of the chunk) that the model did not see; pass checkFactorLevels: false to treat such rows as missing`, {
+    column: what,
+    row: row + 1,
+    text: value,
+  });
+}
+
+/** Codes of a value against fixed levels; -1 = missing; -2 = unknown level. */
+function toCodes(v: Val, levels: string[], n: number): Int32Array {
+  const out = new Int32Array(n);
+  const idx = levelMap(levels);
+  if (v.t === 'fac') {
+    const remap = v.levels.map((l) => idx.get(l) ?? -2);
+    const d = v.d;
+    const s = d.length === 1 ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const c = d[i * s]!;
+      out[i] = c < 0 ? -1 : remap[c]!;
+    }
+    return out;
+  }
+  if (v.t === 'str') {
+    const s = v.d.length === 1 ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const x = v.d[i * s]!;
+      out[i] = x === null ? -1 : (idx.get(x) ?? -2);
+    }
+    return out;
+  }
+  if (v.t === 'lgl') {
+    const s = v.d.length === 1 ? 0 : 1;
+    const f = idx.get('FALSE') ?? -2;
+    const t = idx.get('TRUE') ?? -2;
+    for (let i = 0; i < n; i++) {
+      const x = v.d[i * s]!;
+      out[i] = x === 2 ? -1 : x ? t : f;
+    }
+    return out;
+  }
+  if (v.t === 'num') {
+    const s = v.d.length === 1 ? 0 : 1;
+    const numIdx = new Map<number, number>();
+    levels.forEach((l, i) => {
+      numIdx.set(Number(l), i);
+    });
+    for (let i = 0; i < n; i++) {
+      const x = v.d[i * s]!;
+      out[i] = Number.isNaN(x) ? -1 : (idx.get(formatR(x)) ?? numIdx.get(x) ?? -2);
+    }
+    return out;
+  }
+  out.fill(-1);
+  return out;
+}
+
+function levelName(v: Val, i: number): string {
+  if (v.t === 'fac') return v.levels[v.d[v.d.length === 1 ? 0 : i]!] ?? '';
+  if (v.t === 'str') return String(v.d[v.d.length === 1 ? 0 : i]);
+  if (v.t === 'num') return formatR(v.d[v.d.length === 1 ? 0 : i]!);
+  return String(v.t === 'lgl' ? v.d[i] === 1 : '');
+}
+
+function evalVariable(spec: ModelSpec, vs: VariableSpec, chunk: Chunk, check: boolean): Evaluated {
+  const n = chunk.numRows;
+  if (vs.fRange) {
+    const call = vs.expr as CallNode;
+    const arg = call.args.find((a) => a.name === 'x') ?? call.args.find((a) => a.name === undefined)!;
+    const v = evalVal(arg.value, chunk, env(spec));
+    if (v.t !== 'num' && v.t !== 'lgl') throw new RxError('RX_MODEL', `F() needs a numeric argument in "${vs.label}"`, { column: vs.label });
+    const { low, high } = vs.fRange;
+    const out = new Int32Array(n);
+    const s = v.d.length === 1 ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const raw = v.d[i * s]!;
+      const x = v.t === 'lgl' ? (raw === 2 ? Number.NaN : raw) : raw;
+      if (Number.isNaN(x)) out[i] = -1;
+      else {
+        const k = Math.floor(x);
+        if (k < low || k > high) {
+          if (check) throw unknownLevel(vs.label, formatR(x), i);
+          out[i] = -1;
+        } else out[i] = k - low;
+      }
+    }
+    return { kind: 'factor', d: out };
+  }
+  const v = evalVal(vs.expr, chunk, env(spec));
+  if (vs.kind === 'numeric') {
+    if (v.t === 'num') return { kind: 'numeric', d: v.d.length === n ? v.d : new Float64Array(n).fill(v.d[0]!) };
+    if (v.t === 'lgl') {
+      const d = new Float64Array(n);
+      const s = v.d.length === 1 ? 0 : 1;
+      for (let i = 0; i < n; i++) {
+        const x = v.d[i * s]!;
+        d[i] = x === 2 ? Number.NaN : x;
+      }
+      return { kind: 'numeric', d };
+    }
+    throw new RxError('RX_MODEL', `Variable "${vs.label}" was numeric when the model was specified but is a ${v.t === 'fac' ? 'factor' : 'string'} in this data`, { column: vs.label });
+  }
+  const codes = toCodes(v, vs.levels!, n);
+  for (let i = 0; i < n; i++) {
+    if (codes[i] === -2) {
+      if (check) throw unknownLevel(vs.label, levelName(v, i), i);
+      codes[i] = -1;
+    }
+  }
+  return { kind: 'factor', d: codes };
+}
+
+function evalResponse(spec: ModelSpec, chunk: Chunk, check: boolean): Float64Array {
+  const r = spec.response!;
+  const n = chunk.numRows;
+  const v = evalVal(r.expr, chunk, env(spec));
+  if (r.kind === 'factor') {
+    const codes = toCodes(v, r.levels!, n);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = codes[i]!;
+      if (c === -2 && check) throw unknownLevel(r.label, levelName(v, i), i);
+      y[i] = c < 0 ? Number.NaN : c;
+    }
+    return y;
+  }
+  if (v.t === 'num') return v.d.length === n ? v.d : new Float64Array(n).fill(v.d[0]!);
+  if (v.t === 'lgl') {
+    const y = new Float64Array(n);
+    const s = v.d.length === 1 ? 0 : 1;
+    for (let i = 0; i < n; i++) {
+      const x = v.d[i * s]!;
+      y[i] = x === 2 ? Number.NaN : x;
+    }
+    return y;
+  }
+  throw new RxError('RX_MODEL', `Response "${r.label}" must be numeric, logical or a factor`, { column: r.label });
+}
+
+function hasColumns(spec: ModelSpec, chunk: Chunk, e: import('../expr/ast.js').ExprNode): boolean {
+  // response columns may be absent at predict time
+  const walk = (x: import('../expr/ast.js').ExprNode): boolean => {
+    switch (x.type) {
+      case 'name':
+        return x.name in chunk.columns || (spec.objects !== undefined && Object.hasOwn(spec.objects, x.name));
+      case 'paren':
+      case 'unary':
+        return walk(x.arg);
+      case 'binary':
+        return walk(x.left) && walk(x.right);
+      case 'call':
+        return x.args.every((a) => walk(a.value));
+      default:
+        return true;
+    }
+  };
+  return walk(e);
+}
+
+/** Builds X (column-major), y, offset for one chunk; rows with missing values are dropped. */
+export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions = {}): ModelMatrix {
+  const check = opts.checkFactorLevels ?? true;
+  const n = chunk.numRows;
+  const vals = spec.variables.map((vs) => evalVariable(spec, vs, chunk, check));
+  const wantY = spec.response !== null && (opts.response ?? hasColumns(spec, chunk, spec.response.expr));
+  const y0 = wantY ? evalResponse(spec, chunk, check) : null;
+  let off0: Float64Array | null = null;
+  for (const o of spec.offsets) {
+    const v = evalVal(o, chunk, env(spec));
+    if (v.t !== 'num' && v.t !== 'lgl') throw new RxError('RX_MODEL', 'offset must be numeric');
+    const s = v.d.length === 1 ? 0 : 1;
+    if (!off0) off0 = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = v.d[i * s]!;
+      off0[i] += v.t === 'lgl' ? (x === 2 ? Number.NaN : x) : x;
+    }
+  }
+  // row mask
+  const ok = new Uint8Array(n).fill(1);
+  for (const e of vals) {
+    const d = e.d;
+    if (e.kind === 'numeric') {
+      const f = d as Float64Array;
+      for (let i = 0; i < n; i++) if (!Number.isFinite(f[i]!)) ok[i] = 0;
+    } else {
+      const c = d as Int32Array;
+      for (let i = 0; i < n; i++) if (c[i]! < 0) ok[i] = 0;
+    }
+  }
+  if (y0) for (let i = 0; i < n; i++) if (!Number.isFinite(y0[i]!)) ok[i] = 0;
+  if (off0) for (let i = 0; i < n; i++) if (!Number.isFinite(off0[i]!)) ok[i] = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) m += ok[i]!;
+  const rowIndex = new Int32Array(m);
+  for (let i = 0, k = 0; i < n; i++) if (ok[i]) rowIndex[k++] = i;
+  const all = m === n;
+  const p = spec.p;
+  const X = new Float64Array(m * p);
+  // X column of every coefficient slot (-1 = dropped)
+  const xcol = new Int32Array(spec.columns.length);
+  for (let j = 0, c = 0; j < spec.columns.length; j++) xcol[j] = spec.columns[j]!.dropped ? -1 : c++;
+  if (spec.intercept) X.fill(1, 0, m);
+  const prod = new Float64Array(m);
+  for (const t of spec.terms) {
+    // product of numeric variables
+    prod.fill(1);
+    const facs: Int32Array[] = [];
+    const sizes: number[] = [];
+    for (const v of t.vars) {
+      const e = vals[v]!;
+      if (e.kind === 'numeric') {
+        const d = e.d;
+        if (all) for (let k = 0; k < m; k++) prod[k] *= d[k]!;
+        else for (let k = 0; k < m; k++) prod[k] *= d[rowIndex[k]!]!;
+      } else {
+        facs.push(e.d);
+        sizes.push(spec.variables[v]!.levels!.length);
+      }
+    }
+    if (facs.length === 0) {
+      const c = xcol[t.start]!;
+      X.set(prod, c * m);
+      continue;
+    }
+    const map = xcol.subarray(t.start, t.start + t.size);
+    if (facs.length === 1) {
+      const f = facs[0]!;
+      for (let k = 0; k < m; k++) {
+        const c = map[f[all ? k : rowIndex[k]!]!]!;
+        if (c >= 0) X[c * m + k] = prod[k]!;
+      }
+      continue;
+    }
+    const strides: number[] = [];
+    let s = 1;
+    for (const z of sizes) {
+      strides.push(s);
+      s *= z;
+    }
+    for (let k = 0; k < m; k++) {
+      const r = all ? k : rowIndex[k]!;
+      let combo = 0;
+      for (let j = 0; j < facs.length; j++) combo += facs[j]![r]! * strides[j]!;
+      const c = map[combo]!;
+      if (c >= 0) X[c * m + k] = prod[k]!;
+    }
+  }
+  let y: Float64Array | null = null;
+  if (y0) {
+    y = new Float64Array(m);
+    for (let k = 0; k < m; k++) y[k] = y0[all ? k : rowIndex[k]!]!;
+  }
+  let offset: Float64Array | null = null;
+  if (off0) {
+    offset = new Float64Array(m);
+    for (let k = 0; k < m; k++) offset[k] = off0[all ? k : rowIndex[k]!]!;
+  }
+  return { n: m, p, X, y, offset, rowIndex, nMissing: n - m };
+}
+
+export interface PredictorInfo {
+  name: string;
+  label: string;
+  type: 'numeric' | 'factor';
+  levels?: string[];
+  expr: import('../expr/ast.js').ExprNode;
+}
+
+/** Raw predictors (no dummies) for trees and similar learners. */
+export function modelVariables(spec: ModelSpec): { response: { name: string; type: 'numeric' | 'factor' | 'logical'; levels?: string[] } | null; predictors: PredictorInfo[] } {
+  const used = new Set(spec.terms.flatMap((t) => t.vars));
+  const predictors = spec.variables
+    .map((v, i) => ({ v, i }))
+    .filter(({ i }) => used.has(i))
+    .map(({ v }) => {
+      const out: PredictorInfo = { name: v.name, label: v.label, type: v.kind, expr: v.expr };
+      if (v.levels) out.levels = v.levels;
+      return out;
+    });
+  const r = spec.response;
+  const response = r ? { name: r.label, type: r.kind, ...(r.levels ? { levels: r.levels } : {}) } : null;
+  return { response, predictors };
+}
+
+export interface PredictorColumns {
+  n: number;
+  /** One per predictor of modelVariables(): Float64Array (NaN missing) or Int32Array codes (-1 missing). */
+  columns: Array<Float64Array | Int32Array>;
+  y: Float64Array | null;
+  rowIndex: Int32Array;
+  nMissing: number;
+}
+
+/**
+ * Predictor columns for a chunk. Rows with a missing response are dropped (and counted);
+ * missing predictor values are kept (NaN / -1) unless `dropMissing: true`.
+ */
+export function buildPredictorColumns(spec: ModelSpec, chunk: Chunk, opts: BuildOptions & { dropMissing?: boolean } = {}): PredictorColumns {
+  const check = opts.checkFactorLevels ?? true;
+  const n = chunk.numRows;
+  const used = new Set(spec.terms.flatMap((t) => t.vars));
+  const vals = spec.variables.filter((_, i) => used.has(i)).map((vs) => evalVariable(spec, vs, chunk, check));
+  const wantY = spec.response !== null && (opts.response ?? hasColumns(spec, chunk, spec.response.expr));
+  const y0 = wantY ? evalResponse(spec, chunk, check) : null;
+  const ok = new Uint8Array(n).fill(1);
+  if (y0) for (let i = 0; i < n; i++) if (!Number.isFinite(y0[i]!)) ok[i] = 0;
+  if (opts.dropMissing) {
+    for (const e of vals) {
+      if (e.kind === 'numeric') for (let i = 0; i < n; i++) { if (!Number.isFinite(e.d[i]!)) ok[i] = 0; }
+      else for (let i = 0; i < n; i++) if (e.d[i]! < 0) ok[i] = 0;
+    }
+  }
+  let m = 0;
+  for (let i = 0; i < n; i++) m += ok[i]!;
+  const rowIndex = new Int32Array(m);
+  for (let i = 0, k = 0; i < n; i++) if (ok[i]) rowIndex[k++] = i;
+  const pick = <T extends Float64Array | Int32Array>(d: T): T => {
+    if (m === n) return d;
+    const C = d.constructor as new (n: number) => T;
+    const out = new C(m);
+    for (let k = 0; k < m; k++) out[k] = d[rowIndex[k]!]!;
+    return out;
+  };
+  return { n: m, columns: vals.map((e) => pick(e.d)), y: y0 ? pick(y0) : null, rowIndex, nMissing: n - m };
+}
