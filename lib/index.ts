@@ -26,3 +26,4 @@ export type { ProgressLevel, ProgressSink, ProgressStream } from './compute/prog
 export { parseExpr, deparse, evalExpr, evalSelection, exprColumns, inferExprType, withTransforms } from './expr/index.js';
 export type { ExprNode, EvalEnv, InferredType, TransformOptions } from './expr/index.js';
 export * from './summary/index.js';
+export * from './plot/index.js';

@@ -1,0 +1,5 @@
+/** Plots rendered headlessly with Vega-Lite to SVG (PNG with the optional @resvg/resvg-js). */
+export { rxHistogram, histogramAccumulator, niceBreaks } from './histogram.js';
+export type { RxHistogramOptions, RxHistogramResult, HistogramBar } from './histogram.js';
+export { renderVegaLite } from './render.js';
+export type { PlotFormat, PlotOutputOptions, PlotResult } from './render.js';
