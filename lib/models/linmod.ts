@@ -1,0 +1,308 @@
+/**
+ * rxLinMod: linear models in one chunked pass over the data.
+ *
+ * Pass 1 accumulates X'WX, X'Wy and weighted moments of y with the native kernel and
+ * solves by the sweep operator (aliased terms -> NA). When the problem is ill-conditioned
+ * (condition number of the correlation-scaled X'X above 1e4, or the fit so close that
+ * y'Wy - b'X'Wy would lose digits) the accumulator asks for a second pass that builds a
+ * mergeable tall-skinny QR factor of [X | y] chunk by chunk and solves from it, which is
+ * what gets NIST's Filip and Wampler sets to full accuracy. Well-conditioned problems
+ * keep the single cross-product pass.
+ */
+import { type AccumulatorDef, registerAccumulator } from '../compute/pema.js';
+import { type RxRunOptions, runAccumulator } from '../compute/run.js';
+import type { Chunk, Schema } from '../data/types.js';
+import { resolveSource } from '../data/resolve.js';
+import { RxError } from '../errors.js';
+import { withTransforms } from '../expr/source.js';
+import { pf, pt } from '../stats/distributions.js';
+import { argError, expectString } from '../validate.js';
+import { type DesignSpec, buildDesign, createDesign } from './design.js';
+import { LinModResult } from './results.js';
+import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
+
+export interface LinModSpec {
+  design: DesignSpec;
+  mode: 'xtx' | 'qr';
+  tol: number;
+  fweights: boolean;
+  /** State of the cross-product pass, carried into the QR pass. */
+  xtxState?: LinModState;
+}
+
+export interface LinModState {
+  xtx: Float64Array;
+  xty: Float64Array;
+  /** [sum w, y'Wy, rows] */
+  acc: Float64Array;
+  /** weighted mean / M2 of y (Chan merge), rows with w > 0 */
+  yMean: number;
+  yM2: number;
+  yW: number;
+  nPos: number;
+  nMissing: number;
+  R: Float64Array | null;
+}
+
+export interface LinModRaw {
+  spec: LinModSpec;
+  state: LinModState;
+  /** State of the xtx pass when the QR pass was taken. */
+  xtxState?: LinModState;
+}
+
+function newState(p: number): LinModState {
+  return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+}
+
+function chanMerge(a: LinModState, wB: number, meanB: number, m2B: number): void {
+  if (wB === 0) return;
+  const w = a.yW + wB;
+  const delta = meanB - a.yMean;
+  a.yMean += (delta * wB) / w;
+  a.yM2 += m2B + (delta * delta * a.yW * wB) / w;
+  a.yW = w;
+}
+
+export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRaw> = registerAccumulator({
+  name: 'rxLinMod',
+  columns: (spec) => spec.design.columns,
+  init: (spec) => newState(spec.design.xCols.length),
+  process(spec, state, chunk: Chunk) {
+    const d = buildDesign(spec.design, chunk);
+    const p = d.p;
+    state.nMissing += d.nMissing;
+    if (d.n === 0) return state;
+    if (spec.mode === 'xtx') {
+      accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
+      // chunk moments of y, then Chan merge
+      let sw = 0;
+      let swy = 0;
+      let npos = 0;
+      for (let i = 0; i < d.n; i++) {
+        const wi = d.w ? d.w[i]! : 1;
+        if (wi !== 0) npos++;
+        sw += wi;
+        swy += wi * d.y[i]!;
+      }
+      if (sw !== 0) {
+        const mean = swy / sw;
+        let m2 = 0;
+        for (let i = 0; i < d.n; i++) {
+          const wi = d.w ? d.w[i]! : 1;
+          m2 += wi * (d.y[i]! - mean) ** 2;
+        }
+        chanMerge(state, sw, mean, m2);
+      }
+      state.nPos += npos;
+    } else {
+      state.R = qrAccumulate(state.R, d.X, d.n, p, d.w, d.y);
+    }
+    return state;
+  },
+  merge(spec, a, b) {
+    const p = spec.design.xCols.length;
+    for (let i = 0; i < p * p; i++) a.xtx[i]! += b.xtx[i]!;
+    for (let i = 0; i < p; i++) a.xty[i]! += b.xty[i]!;
+    for (let i = 0; i < 3; i++) a.acc[i]! += b.acc[i]!;
+    chanMerge(a, b.yW, b.yMean, b.yM2);
+    a.nPos += b.nPos;
+    a.nMissing += b.nMissing;
+    a.R = qrMerge(a.R, b.R, p + 1);
+    return a;
+  },
+  finalize(spec, state) {
+    if (spec.mode === 'qr') return { done: true, result: { spec, state } };
+    const p = spec.design.xCols.length;
+    if (state.acc[2] === 0) throw new RxError('RX_MODEL', `rxLinMod: no valid observations for ${spec.design.formula} (${state.nMissing} rows had missing values)`);
+    const s = sweepSolve(state.xtx, state.xty, p, spec.tol, state.acc[1]!);
+    const kappa = conditionNumber(state.xtx, s.inverse, p, s.aliased);
+    const yty = state.acc[1]!;
+    const tight = s.rss < 1e-6 * (spec.design.intercept ? state.yM2 : yty);
+    if (kappa > 1e4 || tight || !Number.isFinite(kappa)) {
+      return { done: false, spec: { ...spec, mode: 'qr', xtxState: state } };
+    }
+    return { done: true, result: { spec, state } };
+  },
+});
+
+export interface RxLinModOptions extends RxRunOptions {
+  /** Analytic (precision) weights variable. */
+  weights?: string;
+  /** Probability weights (treated as analytic weights for the point estimates). */
+  pweights?: string;
+  /** Frequency weights: each row counts w times. */
+  fweights?: string;
+  dropFirst?: boolean;
+  /** Tolerance for declaring a column aliased (default 1e-7 as lm). */
+  tolerance?: number;
+  covCoef?: boolean;
+  rowSelection?: string;
+  transforms?: Record<string, string>;
+}
+
+/** Prepares the source (rowSelection / transforms) and the design. */
+export async function prepareModel(
+  formula: unknown,
+  data: unknown,
+  opts: { rowSelection?: string; transforms?: Record<string, string>; dropFirst?: boolean; weights?: string; binaryResponse?: boolean },
+) {
+  const f = expectString(formula, 'formula');
+  let source = resolveSource(data);
+  if (opts.rowSelection !== undefined || opts.transforms !== undefined) {
+    const t: Parameters<typeof withTransforms>[1] = {};
+    if (opts.rowSelection !== undefined) t.rowSelection = opts.rowSelection;
+    if (opts.transforms !== undefined) t.transforms = opts.transforms;
+    source = withTransforms(source, t);
+  }
+  const schema: Schema = await source.schema();
+  const dOpts: Parameters<typeof createDesign>[2] = { dropFirst: opts.dropFirst ?? false };
+  if (opts.weights !== undefined) dOpts.weights = opts.weights;
+  if (opts.binaryResponse) dOpts.binaryResponse = true;
+  const design = createDesign(f, schema, dOpts);
+  return { source, schema, design };
+}
+
+function runOpts(opts: RxRunOptions): RxRunOptions {
+  const o: RxRunOptions = {};
+  if (opts.computeContext) o.computeContext = opts.computeContext;
+  if (opts.rowsPerRead !== undefined) o.rowsPerRead = opts.rowsPerRead;
+  if (opts.signal) o.signal = opts.signal;
+  if (opts.reportProgress !== undefined) o.reportProgress = opts.reportProgress;
+  if (opts.progressStream) o.progressStream = opts.progressStream;
+  return o;
+}
+export { runOpts as modelRunOptions };
+
+/** Fits a linear model. */
+export async function rxLinMod(formula: string, data: unknown, opts: RxLinModOptions = {}): Promise<LinModResult> {
+  if (typeof opts !== 'object' || opts === null) throw argError('an options object', 'options', opts);
+  const wNames = [opts.weights, opts.pweights, opts.fweights].filter((x) => x !== undefined);
+  if (wNames.length > 1) throw new RxError('RX_ARG', 'rxLinMod: give only one of weights, pweights, fweights');
+  const weights = wNames[0];
+  const { source, design } = await prepareModel(formula, data, {
+    ...(opts.rowSelection !== undefined ? { rowSelection: opts.rowSelection } : {}),
+    ...(opts.transforms !== undefined ? { transforms: opts.transforms } : {}),
+    dropFirst: opts.dropFirst ?? false,
+    ...(weights !== undefined ? { weights } : {}),
+  });
+  const spec: LinModSpec = { design, mode: 'xtx', tol: opts.tolerance ?? 1e-7, fweights: opts.fweights !== undefined };
+  const raw = await runAccumulator(linModAccumulator, spec, source, runOpts(opts));
+  const res = linModFromState(raw, opts);
+  if (source.describe) res.dataDescription = source.describe();
+  return res;
+}
+
+/** Turns the accumulated state into the result object. */
+export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}): LinModResult {
+  const spec = raw.spec;
+  const design = spec.design;
+  const p = design.xCols.length;
+  const xs = spec.mode === 'qr' ? (spec.xtxState ?? raw.state) : raw.state;
+  let sol: SolveOut;
+  let nested: number[];
+  if (spec.mode === 'qr') {
+    // R's dqrdc2 tolerance is relative to column norms; a smaller tolerance keeps Filip's x^10
+    sol = qrSolve(raw.state.R!, p, Math.min(spec.tol, 1e-11));
+    nested = nestedRssFromR(raw.state.R!, p);
+  } else {
+    sol = sweepSolve(xs.xtx, xs.xty, p, spec.tol, xs.acc[1]!);
+    const keep: number[] = [];
+    for (let j = 0; j < p; j++) if (!sol.aliased[j]) keep.push(j);
+    nested = nestedRss(xs.xtx, xs.xty, xs.acc[1]!, p, keep);
+  }
+  const nObs = spec.fweights ? xs.acc[0]! : xs.nPos;
+  const rank = sol.rank;
+  const intercept = design.intercept;
+  const dfResid = nObs - rank;
+  const rss = sol.rss;
+  const sigma = dfResid > 0 ? Math.sqrt(rss / dfResid) : Number.NaN;
+  const warnings: string[] = [];
+  if (dfResid <= 0) warnings.push('Zero residual degrees of freedom: standard errors and tests are NaN');
+  const coef = new Array<number>(p);
+  const se = new Array<number>(p);
+  for (let j = 0; j < p; j++) {
+    coef[j] = sol.aliased[j] ? Number.NaN : sol.coef[j]!;
+    se[j] = sol.aliased[j] ? Number.NaN : sigma * Math.sqrt(sol.inverse[j * p + j]!);
+  }
+  const tv = coef.map((b, j) => b / se[j]!);
+  const pv = tv.map((t) => (Number.isNaN(t) ? Number.NaN : 2 * pt(Math.abs(t), dfResid, false)));
+  const tss = intercept ? xs.yM2 : xs.acc[1]!;
+  const r2 = dfResid >= 0 ? 1 - rss / tss : Number.NaN;
+  const dfInt = intercept ? 1 : 0;
+  const adjR2 = 1 - ((1 - r2) * (nObs - dfInt)) / dfResid;
+  const dfModel = rank - dfInt;
+  const fStat = dfModel > 0 ? (tss - rss) / dfModel / (rss / dfResid) : Number.NaN;
+  const fP = dfModel > 0 ? pf(fStat, dfModel, dfResid, false) : Number.NaN;
+  const kappa = conditionNumber(xs.xtx, sol.inverse, p, sol.aliased);
+  // sequential anova: per term, the drop in rss when its columns are added
+  const anova = anovaTable(design, sol.aliased, nested, rss, dfResid, sigma);
+  const cov: number[][] | undefined = opts.covCoef
+    ? Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => (sol.aliased[i] || sol.aliased[j] ? Number.NaN : sigma * sigma * sol.inverse[j * p + i]!)))
+    : undefined;
+  const unscaled = Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => sol.inverse[j * p + i]!));
+  return new LinModResult({
+    kind: 'linmod',
+    formula: design.formula,
+    design,
+    coefNames: design.xCols.map((c) => design.coefs[c]!.name),
+    rNames: design.xCols.map((c) => design.coefs[c]!.rName),
+    coefficients: coef,
+    stdErrors: se,
+    tValues: tv,
+    pValues: pv,
+    aliased: Array.from(sol.aliased, (a) => a === 1),
+    rank,
+    sigma,
+    dfResidual: dfResid,
+    rSquared: r2,
+    adjRSquared: adjR2,
+    fStatistic: fStat,
+    fDf: [dfModel, dfResid],
+    fPValue: fP,
+    conditionNumber: kappa,
+    rss,
+    nValidObs: nObs,
+    nMissingObs: xs.nMissing,
+    unscaledCov: unscaled,
+    ...(cov ? { covCoef: cov } : {}),
+    anova,
+    solver: spec.mode,
+    warnings,
+  });
+}
+
+export interface AnovaRow {
+  term: string;
+  df: number;
+  sumSq: number;
+  meanSq: number;
+  fValue: number;
+  pValue: number;
+}
+
+function anovaTable(design: DesignSpec, aliased: Uint8Array, nested: number[], rss: number, dfResid: number, sigma: number): AnovaRow[] {
+  // nested[k] = rss with the first k kept columns; group kept columns by term (in X order)
+  const rows: AnovaRow[] = [];
+  let k = 0;
+  const keptTerm: number[] = [];
+  design.xCols.forEach((c, j) => {
+    if (!aliased[j]) keptTerm.push(design.coefs[c]!.term);
+  });
+  // intercept is not reported
+  while (k < keptTerm.length && keptTerm[k] === -1) k++;
+  let start = k;
+  while (start < keptTerm.length) {
+    const t = keptTerm[start]!;
+    let end = start;
+    while (end < keptTerm.length && keptTerm[end] === t) end++;
+    const ss = nested[start]! - nested[end]!;
+    const df = end - start;
+    const ms = ss / df;
+    const F = ms / (sigma * sigma);
+    rows.push({ term: design.termLabels[t]!, df, sumSq: ss, meanSq: ms, fValue: F, pValue: pf(F, df, dfResid, false) });
+    start = end;
+  }
+  rows.push({ term: 'Residuals', df: dfResid, sumSq: rss, meanSq: rss / dfResid, fValue: Number.NaN, pValue: Number.NaN });
+  return rows;
+}
