@@ -56,6 +56,8 @@ export interface ExecTask {
   args: unknown[];
   /** Columns to wrap as an in-memory DataSource and pass as args[argIndex] (rxExecBy partitions). */
   table?: { argIndex: number; columns: Record<string, Column> };
+  /** An xdf file to open as RxXdfData and pass as args[argIndex] (rxExecBy partitions spilled to disk). */
+  file?: { argIndex: number; path: string };
 }
 
 export type ExecOutcome = { status: 'OK'; result: unknown } | { status: 'Error'; error: Error };
@@ -112,6 +114,10 @@ export async function runTaskHere(task: ExecTask): Promise<ExecOutcome> {
     const f = await resolveTaskFunction(task.fn);
     const args = [...task.args];
     if (task.table) args[task.table.argIndex] = new RxMemoryData(task.table.columns);
+    if (task.file) {
+      const { RxXdfData } = await import('../data/xdf.js');
+      args[task.file.argIndex] = new RxXdfData(task.file.path);
+    }
     return { status: 'OK', result: await f(...args) };
   } catch (e) {
     return { status: 'Error', error: e instanceof Error ? e : new Error(String(e)) };

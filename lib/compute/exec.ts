@@ -9,12 +9,19 @@
  * exportName?: 'default' }`; each worker imports the module and calls the export.
  * Arguments and results must then be structured-cloneable.
  *
- * rxExecBy memory bound: partitions are built in memory (one copy of the selected rows)
- * before the functions run; more than `maxRowsInMemory` rows (default 10,000,000) is
- * refused with RX_ARG: split large data first (rxSplit by the key) and use rxExec.
+ * rxExecBy memory bound: the data is streamed once and split into per-key partitions.
+ * At most `maxRowsInMemory` rows (default 1,000,000) are buffered: when the buffer is
+ * full, every key's buffered rows are appended to that key's temporary xdf file (under
+ * `tempDir`, default os.tmpdir()), so memory stays bounded for any data size. A key whose
+ * rows all fit is passed to fn as an in-memory source (RxMemoryData), a spilled key as
+ * RxXdfData; the temporary files are removed when all functions have finished.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolveSource } from '../data/resolve.js';
-import type { Column, ColumnType, DataSource } from '../data/types.js';
+import { RxXdfData } from '../data/xdf.js';
+import type { Column, ColumnType, DataSource, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError, expectNumber, expectStringArray } from '../validate.js';
@@ -96,8 +103,10 @@ export interface RxExecByOptions {
   /** Extra arguments after (keys, data). */
   functionArgs?: unknown[];
   rowsPerRead?: number;
-  /** Partition memory bound (rows over all partitions); default 10,000,000. */
+  /** Rows buffered in memory before partitions spill to temporary xdf files; default 1,000,000. */
   maxRowsInMemory?: number;
+  /** Directory for spilled partitions (default os.tmpdir()). */
+  tempDir?: string;
   /** false: return an RxJob at once. */
   wait?: boolean;
   signal?: AbortSignal;
@@ -120,9 +129,20 @@ type Ctor = { new (n: number): Float64Array | Float32Array | Int32Array | Int16A
 
 interface Group {
   values: KeyValue[];
-  /** Per column: parts gathered chunk by chunk. */
+  /** Per column: parts gathered chunk by chunk (not yet spilled). */
   parts: Map<string, { data: unknown[]; valid: Array<Uint8Array | undefined> }>;
+  /** Rows in `parts`. */
   rows: number;
+  /** Temporary xdf file holding the spilled rows. */
+  file?: string;
+}
+
+export interface Partition {
+  keys: Record<string, KeyValue>;
+  /** In-memory rows (when the partition never spilled). */
+  columns?: Record<string, Column>;
+  /** xdf file with the partition's rows (when it spilled). */
+  file?: string;
 }
 
 function keyValue(c: Column, i: number): KeyValue {
@@ -205,12 +225,25 @@ function concatParts(info: { type: ColumnType; levels?: string[]; ordered?: bool
   return col;
 }
 
-/** Splits `source` into in-memory partitions by the key columns, sorted by key. */
+function groupColumns(g: Group, names: string[], colInfo: Map<string, { type: ColumnType; levels?: string[]; ordered?: boolean }>): Record<string, Column> {
+  const columns: Record<string, Column> = {};
+  for (const name of names) {
+    const p = g.parts.get(name);
+    if (p) columns[name] = concatParts(colInfo.get(name)!, p, g.rows);
+  }
+  return columns;
+}
+
+/**
+ * Splits `source` into partitions by the key columns, sorted by key. At most
+ * maxRowsInMemory rows are buffered; beyond that partitions spill to xdf files in a fresh
+ * directory under tempDir, returned as `spillDir` (the caller removes it).
+ */
 export async function partitionByKeys(
   source: DataSource,
   keys: string[],
-  opts: { rowsPerRead?: number; maxRowsInMemory?: number; signal?: AbortSignal; progress?: ProgressReporter } = {},
-): Promise<Array<{ keys: Record<string, KeyValue>; columns: Record<string, Column> }>> {
+  opts: { rowsPerRead?: number; maxRowsInMemory?: number; tempDir?: string; signal?: AbortSignal; progress?: ProgressReporter } = {},
+): Promise<{ partitions: Partition[]; spillDir?: string }> {
   const schema = await source.schema();
   const names = schema.columns.map((c) => c.name);
   for (const k of keys) {
@@ -218,62 +251,89 @@ export async function partitionByKeys(
     if (!info) throw new RxError('RX_SCHEMA', `rxExecBy key "${k}" is not a column of the data (columns: ${names.join(', ')})`, { column: k });
     if (!KEY_TYPES.includes(info.type)) throw new RxError('RX_SCHEMA', `rxExecBy key "${k}" has type ${info.type}, which cannot be a key`, { column: k });
   }
-  const maxRows = opts.maxRowsInMemory ?? 10_000_000;
+  const maxRows = opts.maxRowsInMemory ?? 1_000_000;
   const groups = new Map<string, Group>();
   const colInfo = new Map(schema.columns.map((c) => [c.name, { type: c.type, levels: c.levels, ordered: c.ordered } as { type: ColumnType; levels?: string[]; ordered?: boolean }]));
-  let total = 0;
-  opts.progress?.startPass(1, await knownRows(source, schema));
-  const chunkOpts: { rowsPerRead?: number; signal?: AbortSignal } = {};
-  if (opts.rowsPerRead !== undefined) chunkOpts.rowsPerRead = opts.rowsPerRead;
-  if (opts.signal) chunkOpts.signal = opts.signal;
-  for await (const chunk of source.chunks(chunkOpts)) {
-    throwIfAborted(opts.signal, 'rxExecBy');
-    total += chunk.numRows;
-    if (total > maxRows)
-      throw new RxError('RX_ARG', `rxExecBy builds its partitions in memory and the data has more than maxRowsInMemory = ${maxRows} rows: raise maxRowsInMemory or split the data by the key first (rxSplit)`);
-    const keyCols = keys.map((k) => chunk.columns[k]!);
-    const rowsOf = new Map<Group, number[]>();
-    for (let i = 0; i < chunk.numRows; i++) {
-      const values = keyCols.map((c) => keyValue(c, i));
-      const id = JSON.stringify(values);
-      let g = groups.get(id);
-      if (!g) {
-        g = { values, parts: new Map(), rows: 0 };
-        groups.set(id, g);
-      }
-      let idx = rowsOf.get(g);
-      if (!idx) rowsOf.set(g, (idx = []));
-      idx.push(i);
+  let buffered = 0;
+  let spillDir: string | undefined;
+  let spilled = 0;
+  const spillSchema = (): Schema => ({ columns: schema.columns.map((c) => ({ ...c, ...(colInfo.get(c.name)!.levels ? { levels: colInfo.get(c.name)!.levels } : {}) })) });
+  const spillGroup = async (g: Group) => {
+    if (g.rows === 0) return;
+    spillDir ??= await mkdtemp(join(opts.tempDir ?? tmpdir(), 'rxscale-execby-'));
+    const append = g.file !== undefined;
+    g.file ??= join(spillDir, `part-${++spilled}.xdf`);
+    const w = await new RxXdfData(g.file).open(spillSchema(), { append: append ? 'rows' : 'none' });
+    try {
+      await w.write({ numRows: g.rows, startRow: 0, names, columns: groupColumns(g, names, colInfo) });
+      await w.close();
+    } catch (e) {
+      await w.abort(e);
+      throw e;
     }
-    for (const [g, idx] of rowsOf) {
-      g.rows += idx.length;
-      for (const name of chunk.names) {
-        const c = chunk.columns[name]!;
-        const info = colInfo.get(name)!;
-        if (c.levels && (!info.levels || c.levels.length > info.levels.length)) info.levels = c.levels;
-        let p = g.parts.get(name);
-        if (!p) g.parts.set(name, (p = { data: [], valid: [] }));
-        const gt = gather(c, idx);
-        p.data.push(gt.data);
-        p.valid.push(gt.valid);
+    g.parts = new Map();
+    g.rows = 0;
+  };
+  try {
+    opts.progress?.startPass(1, await knownRows(source, schema));
+    const chunkOpts: { rowsPerRead?: number; signal?: AbortSignal } = {};
+    if (opts.rowsPerRead !== undefined) chunkOpts.rowsPerRead = opts.rowsPerRead;
+    if (opts.signal) chunkOpts.signal = opts.signal;
+    for await (const chunk of source.chunks(chunkOpts)) {
+      throwIfAborted(opts.signal, 'rxExecBy');
+      const keyCols = keys.map((k) => chunk.columns[k]!);
+      const rowsOf = new Map<Group, number[]>();
+      for (let i = 0; i < chunk.numRows; i++) {
+        const values = keyCols.map((c) => keyValue(c, i));
+        const id = JSON.stringify(values);
+        let g = groups.get(id);
+        if (!g) {
+          g = { values, parts: new Map(), rows: 0 };
+          groups.set(id, g);
+        }
+        let idx = rowsOf.get(g);
+        if (!idx) rowsOf.set(g, (idx = []));
+        idx.push(i);
       }
+      for (const [g, idx] of rowsOf) {
+        g.rows += idx.length;
+        for (const name of chunk.names) {
+          const c = chunk.columns[name]!;
+          const info = colInfo.get(name)!;
+          if (c.levels && (!info.levels || c.levels.length > info.levels.length)) info.levels = c.levels;
+          let p = g.parts.get(name);
+          if (!p) g.parts.set(name, (p = { data: [], valid: [] }));
+          const gt = gather(c, idx);
+          p.data.push(gt.data);
+          p.valid.push(gt.valid);
+        }
+      }
+      buffered += chunk.numRows;
+      if (buffered > maxRows) {
+        for (const g of groups.values()) await spillGroup(g);
+        buffered = 0;
+      }
+      opts.progress?.chunk(chunk.numRows);
     }
-    opts.progress?.chunk(chunk.numRows);
+    // A partly spilled key gets the rest of its rows on disk too.
+    for (const g of groups.values()) if (g.file) await spillGroup(g);
+    opts.progress?.endPass();
+  } catch (e) {
+    if (spillDir) await rm(spillDir, { recursive: true, force: true });
+    throw e;
   }
-  opts.progress?.endPass();
   const order = keys.map((k) => {
     const lv = colInfo.get(k)!.levels;
     return colInfo.get(k)!.type === 'factor' && lv ? new Map(lv.map((l, i) => [l, i])) : undefined;
   });
   const sorted = [...groups.values()].sort((a, b) => compareKeys(a.values, b.values, order));
-  return sorted.map((g) => {
-    const columns: Record<string, Column> = {};
-    for (const name of names) {
-      const p = g.parts.get(name);
-      if (p) columns[name] = concatParts(colInfo.get(name)!, p, g.rows);
-    }
-    return { keys: Object.fromEntries(keys.map((k, i) => [k, g.values[i]!])), columns };
+  const partitions = sorted.map((g): Partition => {
+    const p: Partition = { keys: Object.fromEntries(keys.map((k, i) => [k, g.values[i]!])) };
+    if (g.file) p.file = g.file;
+    else p.columns = groupColumns(g, names, colInfo);
+    return p;
   });
+  return spillDir ? { partitions, spillDir } : { partitions };
 }
 
 export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: RxExecByOptions & { wait: false }): RxJob<RxExecByResult[]>;
@@ -295,6 +355,7 @@ export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: 
   if (opts.functionArgs !== undefined && !Array.isArray(opts.functionArgs)) throw argError('an array', 'functionArgs', opts.functionArgs);
   if (opts.rowsPerRead !== undefined) expectNumber(opts.rowsPerRead, 'rowsPerRead', { min: 1, integer: true });
   if (opts.maxRowsInMemory !== undefined) expectNumber(opts.maxRowsInMemory, 'maxRowsInMemory', { min: 1, integer: true });
+  if (opts.tempDir !== undefined && typeof opts.tempDir !== 'string') throw argError('a directory path', 'tempDir', opts.tempDir);
   const level = (opts.reportProgress !== undefined ? expectNumber(opts.reportProgress, 'reportProgress', { min: 0, max: 3, integer: true }) : rxOptions().reportProgress) as ProgressLevel;
   const body = async (signal: AbortSignal | undefined): Promise<RxExecByResult[]> => {
     const pOpts: ConstructorParameters<typeof ProgressReporter>[0] = { level, label: 'rxExecBy' };
@@ -302,10 +363,21 @@ export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: 
     const partOpts: Parameters<typeof partitionByKeys>[2] = { progress: new ProgressReporter(pOpts) };
     if (opts.rowsPerRead !== undefined) partOpts.rowsPerRead = opts.rowsPerRead;
     if (opts.maxRowsInMemory !== undefined) partOpts.maxRowsInMemory = opts.maxRowsInMemory;
+    if (opts.tempDir !== undefined) partOpts.tempDir = opts.tempDir;
     if (signal) partOpts.signal = signal;
-    const parts = await partitionByKeys(source, keys, partOpts);
-    const tasks: ExecTask[] = parts.map((p) => ({ fn: f, args: [p.keys, undefined, ...(opts.functionArgs ?? [])], table: { argIndex: 1, columns: p.columns } }));
-    const outcomes = await ctx.exec!(tasks, signal ? { signal } : {});
+    const { partitions: parts, spillDir } = await partitionByKeys(source, keys, partOpts);
+    let outcomes: ExecOutcome[];
+    try {
+      const tasks: ExecTask[] = parts.map((p) => {
+        const t: ExecTask = { fn: f, args: [p.keys, undefined, ...(opts.functionArgs ?? [])] };
+        if (p.file) t.file = { argIndex: 1, path: p.file };
+        else t.table = { argIndex: 1, columns: p.columns! };
+        return t;
+      });
+      outcomes = await ctx.exec!(tasks, signal ? { signal } : {});
+    } finally {
+      if (spillDir) await rm(spillDir, { recursive: true, force: true });
+    }
     return parts.map((p, i) => {
       const r = toResult(outcomes[i], i);
       const row: RxExecByResult = { keys: p.keys, status: r.status };

@@ -344,6 +344,7 @@ export class RxLocalParallel implements ComputeContext {
         const fn = t.fn as { module: string; exportName?: string };
         const msg: Record<string, unknown> = { t: 'task', id: base + ti + 1, fn: { module: fn.module, exportName: fn.exportName }, args: t.args, modules };
         if (t.table) msg.table = t.table;
+        if (t.file) msg.file = t.file;
         busy.set(w, ti);
         try {
           w.postMessage(msg);

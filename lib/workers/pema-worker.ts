@@ -118,6 +118,7 @@ async function handle(msg: Msg): Promise<void> {
         await importModules(msg.modules);
         const task: ExecTask = { fn: msg.fn, args: msg.args };
         if (msg.table) task.table = msg.table;
+        if (msg.file) task.file = msg.file;
         outcome = await runTaskHere(task);
       } catch (e) {
         outcome = { status: 'Error', error: e as Error };

@@ -1,21 +1,29 @@
 // rxExec / rxExecBy / jobs in RxLocalSeq (worker-thread variants: parallel.test.ts).
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { RxLocalSeq } from '../../lib/compute/context.js';
 import { rxExec, rxExecBy } from '../../lib/compute/exec.js';
 import { rxCancelJob, rxGetJobResults, rxGetJobStatus } from '../../lib/compute/job.js';
 import { RxMemoryData } from '../../lib/data/memory.js';
-import type { DataSource } from '../../lib/data/types.js';
+import { type DataSource, isMissing } from '../../lib/data/types.js';
 import { RxError, isRxError } from '../../lib/errors.js';
 import { ensureDist } from './ensure-dist.js';
 
 const seq = new RxLocalSeq();
+
+beforeAll(() => {
+  ensureDist(); // the task fixture imports compiled modules from dist/
+});
 
 async function collect(data: DataSource): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for await (const ch of data.chunks()) {
     for (const n of ch.names) {
       const c = ch.columns[n]!;
-      const vals = Array.from(c.data as ArrayLike<unknown>, (v, i) => (c.valid && c.valid[i] === 0 ? null : c.type === 'factor' ? c.levels![v as number] : v));
+      // Missing by THE rule (valid byte or NaN), so memory and xdf partitions compare equal.
+      const vals = Array.from(c.data as ArrayLike<unknown>, (v, i) => (isMissing(c, i) ? null : c.type === 'factor' ? c.levels![v as number] : v));
       out[n] = [...(out[n] ?? []), ...vals];
     }
   }
@@ -73,7 +81,6 @@ describe('rxExec (RxLocalSeq)', () => {
   });
 
   it('imports module functions in this thread too', async () => {
-    ensureDist();
     const tasks = new URL('./fixtures/tasks.mjs', import.meta.url);
     const r = await rxExec({ module: tasks.href, exportName: 'square' }, { elemArgs: [[7]], computeContext: seq });
     expect(r[0]!.result).toBe(49);
@@ -171,9 +178,40 @@ describe('rxExecBy (RxLocalSeq)', () => {
     ]);
   });
 
-  it('enforces the memory bound and validates keys', async () => {
+  it('spills partitions to temporary xdf files beyond maxRowsInMemory, with the same results', async () => {
+    const n = 55;
+    const data = new RxMemoryData(
+      {
+        g: Array.from({ length: n }, (_, i) => ['p', 'q', 'r'][i % 3]!),
+        rare: Array.from({ length: n }, (_, i) => (i === 54 ? 'late' : 'common')),
+        v: Float64Array.from({ length: n }, (_, i) => i),
+        w: Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : i / 2)),
+      },
+      { rowsPerRead: 10 },
+    );
+    const fn = async (keys: Record<string, unknown>, part: DataSource) => ({ keys, kind: part.kind, rows: await collect(part) });
+    const inMemory = await rxExecBy(data, ['rare', 'g'], fn, { computeContext: seq, reportProgress: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'rx-compute-test-'));
+    try {
+      const spilled = await rxExecBy(data, ['rare', 'g'], fn, { computeContext: seq, reportProgress: 0, maxRowsInMemory: 15, tempDir: dir });
+      expect(inMemory.every((r) => (r.result as { kind: string }).kind === 'memory')).toBe(true);
+      // Chunks of 10 rows against a 15-row buffer: chunks 2 and 4 overflow it, so the 'common'
+      // keys go to disk; the last chunk (5 rows, with the one 'late' row) fits and stays in memory.
+      expect(spilled.map((r) => [r.keys, (r.result as { kind: string }).kind])).toEqual([
+        [{ rare: 'common', g: 'p' }, 'xdf'],
+        [{ rare: 'common', g: 'q' }, 'xdf'],
+        [{ rare: 'common', g: 'r' }, 'xdf'],
+        [{ rare: 'late', g: 'p' }, 'memory'],
+      ]);
+      expect(spilled.map((r) => (r.result as { rows: unknown }).rows)).toEqual(inMemory.map((r) => (r.result as { rows: unknown }).rows));
+      expect(readdirSync(dir)).toEqual([]); // temporary files removed
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('validates keys', async () => {
     const data = { g: ['a', 'b', 'a', 'b'], v: [1, 2, 3, 4] };
-    await expect(rxExecBy(data, ['g'], () => 1, { computeContext: seq, maxRowsInMemory: 3, reportProgress: 0 })).rejects.toMatchObject({ code: 'RX_ARG', message: expect.stringMatching(/maxRowsInMemory = 3/) });
     await expect(rxExecBy(data, ['zz'], () => 1, { computeContext: seq, reportProgress: 0 })).rejects.toMatchObject({ code: 'RX_SCHEMA', column: 'zz' });
     expect(() => rxExecBy(data, [], () => 1)).toThrow(/at least one key/);
     expect(() => rxExecBy(data, 'g' as unknown as string[], () => 1)).toThrow(/array of strings/);

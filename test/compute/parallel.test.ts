@@ -100,6 +100,22 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
     }
   });
 
+  it('native X\'X (BLAS kernel in each worker) matches RxLocalSeq over random chunkings', async (t) => {
+    if (!acc.nativeAvailable()) return t.skip(); // addon not built: covered by the JS X'X above
+    const data = makeData(3000, 11);
+    const r = rng(99);
+    for (let trial = 0; trial < 4; trial++) {
+      const a = await runAccumulator(acc.nativeXtx, {}, data, { computeContext: seq, rowsPerRead: 1 + Math.floor(r() * 1500), reportProgress: 0 });
+      const b = await runAccumulator(acc.nativeXtx, {}, data, { computeContext: par, rowsPerRead: 1 + Math.floor(r() * 1500), reportProgress: 0 });
+      expect(b.n).toBe(a.n);
+      expect(b.yty).toBe(a.yty); // integer y: exact
+      // Sums of ~3000 products in different orders: 1e-12 relative is far above rounding.
+      [...a.xtx, ...a.xty].forEach((v: number, k: number) => {
+        expect(relClose([...b.xtx, ...b.xty][k], v, 1e-12), `entry ${k}`).toBe(true);
+      });
+    }
+  });
+
   it('is bit-for-bit reproducible for a fixed chunking (merge order does not depend on scheduling)', async () => {
     const data = makeData(4000, 3);
     const runs = [];
@@ -248,6 +264,9 @@ describe('rxExec / rxExecBy on RxLocalParallel', () => {
     expect(r[1]).toMatchObject({ status: 'OK', result: { n: 3, mean: (1 + 3 + 6) / 3 } });
     expect(r[2]!.status).toBe('Error');
     expect(r[2]!.error).toMatchObject({ code: 'RX_MODEL' });
+    // Spilled partitions reach the workers as xdf files (opened there as RxXdfData).
+    const spilled = await rxExecBy(new RxMemoryData(data, { rowsPerRead: 2 }), ['g'], { module: tasksUrl, exportName: 'groupStats' }, { computeContext: par, functionArgs: ['v'], reportProgress: 0, maxRowsInMemory: 1 });
+    expect(spilled.map((x) => [x.keys, x.status, x.result])).toEqual(r.map((x) => [x.keys, x.status, x.result]));
   });
 });
 
