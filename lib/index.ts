@@ -26,4 +26,9 @@ export type { ProgressLevel, ProgressSink, ProgressStream } from './compute/prog
 export { parseExpr, deparse, evalExpr, evalSelection, exprColumns, inferExprType, withTransforms } from './expr/index.js';
 export type { ExprNode, EvalEnv, InferredType, TransformOptions } from './expr/index.js';
 export * from './summary/index.js';
+export { parseFormula, createModelSpec, buildModelMatrix, buildPredictorColumns, modelVariables, termLabels } from './formula/index.js';
+export type { Formula, ModelSpec, ModelSpecOptions, ModelMatrix, PredictorColumns, CoefficientSpec, VariableSpec, TermSpec } from './formula/index.js';
 export * from './plot/index.js';
+export { rxLinMod, rxLogit, rxGlm, rxPredict, anova, LinModResult, GlmResult, familySpec } from './models/index.js';
+export type { RxLinModOptions, RxGlmOptions, RxPredictOptions, FamilySpec, FamilyName, LinkName } from './models/index.js';
+export { pnorm, qnorm, pt, qt, pf, qf, pchisq, qchisq, pbeta, pgamma, lgamma, lbeta } from './stats/distributions.js';
