@@ -954,10 +954,6 @@ BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t 
         o.conflicts += c.conflicts;
       }
     }
-    if (anyMissing) {
-      uint8_t* v = concat(segs, j, &LocalCol::valid, rows);
-      o.valid.reset(v);
-    }
     switch (sp.kind) {
       case Kind::F64:
       case Kind::Timestamp:
@@ -1022,6 +1018,8 @@ BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t 
       default:
         break;
     }
+    // after the factor remap above, which reads the per-segment validity
+    if (anyMissing) o.valid.reset(concat(segs, j, &LocalCol::valid, rows));
   }
   return res;
 }
