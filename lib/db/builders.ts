@@ -117,8 +117,8 @@ export class ColumnBuilder {
       case 'string':
         if (this.type === 'factor' || this.type === 'string') return this.pushString(v);
         if ((this.type === 'float64' || this.type === 'int32') && /^-?\d{16,}$/.test(v) && !Number.isSafeInteger(Number(v))) this.precisionLost++;
-        if (this.type === 'date') return this.pushDate(new Date(`${v}T00:00:00Z`));
-        if (this.type === 'timestamp') return this.pushDate(new Date(v));
+        if (this.type === 'date') return this.pushDate(new Date(`${v.slice(0, 10)}T00:00:00Z`));
+        if (this.type === 'timestamp') return this.pushDate(parseSqlTimestamp(v));
         return this.pushString(v);
       default:
         if (v instanceof Date) return this.pushDate(v);
@@ -153,4 +153,11 @@ export class ColumnBuilder {
     }
     return col;
   }
+}
+
+/** 'YYYY-MM-DD HH:MM:SS[.fff][+hh:mm|Z]' from a driver; no zone means UTC (as stored). */
+export function parseSqlTimestamp(v: string): Date {
+  let t = v.trim().replace(' ', 'T');
+  if (!/(Z|[+-]\d\d(:?\d\d)?)$/.test(t)) t += 'Z';
+  return new Date(t);
 }

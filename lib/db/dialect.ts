@@ -68,7 +68,8 @@ export const sqliteDialect: SqlDialect = {
   quoteIdent: dq,
   param: () => '?',
   selectRange: limitOffset,
-  typeName: (t) => (t === 'float64' || t === 'float32' || t === 'timestamp' ? 'REAL' : t === 'factor' || t === 'string' ? 'TEXT' : t === 'date' ? 'INTEGER' : 'INTEGER'),
+  // declared types the SQLite ODBC driver reports back as the matching SQL types
+  typeName: (t) => (t === 'float64' || t === 'float32' ? 'REAL' : t === 'factor' || t === 'string' ? 'TEXT' : t === 'date' ? 'DATE' : t === 'timestamp' ? 'TIMESTAMP' : 'INTEGER'),
   renameTable: (from, to) => `ALTER TABLE ${from} RENAME TO ${dq(to)}`,
 };
 
