@@ -670,3 +670,104 @@ export class XdfWriter implements ChunkWriter {
     await rm(this.tmp, { force: true });
   }
 }
+
+/* ------------------------------------------------------- metadata rewrite */
+
+/**
+ * Rewrites an xdf file's variable information (names, descriptions, low/high, value
+ * labels, factor level labels) without touching the data: record batches are copied byte
+ * for byte into `<file>.tmp-*` with a new schema and new dictionaries, then renamed over
+ * the original (atomic). `edit` gets each column's info and returns the new info; the
+ * type must stay the same and a factor may not lose levels (codes must stay valid).
+ */
+export async function rewriteXdfMetadata(file: string, edit: (info: ColumnInfo) => ColumnInfo): Promise<void> {
+  const src = await ArrowIpcFile.open(file);
+  const tmp = tempNameFor(file);
+  let fh: FileHandle | undefined;
+  try {
+    const old = src.schema();
+    const fields: Field[] = [];
+    const newDicts = new Map<number, string[] | Vector>();
+    src.arrowSchema.fields.forEach((f, j) => {
+      const before = old.columns[j]!;
+      const after = edit({ ...before, ...(before.levels ? { levels: [...before.levels] } : {}) });
+      if (after.type !== before.type)
+        throw new RxError('RX_ARG', `rxSetVarInfo cannot change the type of "${before.name}" (${before.type} -> ${after.type}); use rxDataStep`, { column: before.name, file });
+      const md = new Map(f.metadata);
+      const setOrDelete = (k: string, v: string | undefined) => (v === undefined ? md.delete(k) : md.set(k, v));
+      setOrDelete('rxscale.description', after.description);
+      setOrDelete('rxscale.low', after.low === undefined ? undefined : String(after.low));
+      setOrDelete('rxscale.high', after.high === undefined ? undefined : String(after.high));
+      setOrDelete('rxscale.valueLabels', after.valueLabels === undefined ? undefined : JSON.stringify(after.valueLabels));
+      let type = f.type;
+      if (f.type.typeId === Type.Dictionary) {
+        const d = f.type as unknown as { id: number; dictionary: DataType; indices: DataType; isOrdered: boolean };
+        const lv = after.levels ?? before.levels ?? [];
+        if (lv.length < (before.levels ?? []).length)
+          throw new RxError('RX_ARG', `rxSetVarInfo: factor "${before.name}" has ${(before.levels ?? []).length} levels; new levels must not be fewer (got ${lv.length})`, { column: before.name, file });
+        const ordered = after.ordered ?? d.isOrdered;
+        type = new (f.type.constructor as new (...a: unknown[]) => DataType)(d.dictionary, d.indices, d.id, ordered);
+        const same = lv.length === (before.levels ?? []).length && lv.every((l, k) => l === before.levels![k]);
+        newDicts.set(d.id, same ? (src.dictionaries.get(d.id) ?? lv) : lv);
+      }
+      fields.push(new (f.constructor as typeof Field)(after.name, type, f.nullable, md));
+    });
+    const dupe = fields.map((f) => f.name).find((n, i, a) => a.indexOf(n) !== i);
+    if (dupe !== undefined) throw new RxError('RX_SCHEMA', `rxSetVarInfo would give two columns the name "${dupe}"`, { column: dupe, file });
+    const schema = new ArrowSchema(fields, new Map(src.arrowSchema.metadata));
+    fh = await open(tmp, 'wx');
+    let pos = 0;
+    const put = async (parts: Uint8Array[]) => {
+      for (const p of parts) {
+        let w = 0;
+        while (w < p.byteLength) w += (await fh!.write(p, w, p.byteLength - w, pos + w)).bytesWritten;
+        pos += p.byteLength;
+      }
+    };
+    const magic = new Uint8Array(8);
+    magic.set(MAGIC);
+    await put([magic, messageBytes(Message.from(schema) as Message)]);
+    const blocks: FileBlock[] = [];
+    for (const b of src.batches) {
+      const bytes = await readAt(src.fh, file, b.block.offset, b.block.metaDataLength + b.block.bodyLength);
+      blocks.push(new FileBlock(b.block.metaDataLength, b.block.bodyLength, pos));
+      await put([bytes]);
+    }
+    const dictBlocks: FileBlock[] = [];
+    for (const [id, d] of newDicts) {
+      const vec = Array.isArray(d) ? makeVector(utf8Data(d)) : d;
+      const asm = VectorAssembler.assemble(vec);
+      const rb = new RecordBatchHeader(vec.length, asm.nodes, asm.bufferRegions, null);
+      const meta = messageBytes(Message.from(new DictionaryBatchHeader(rb, id, false), asm.byteLength) as Message);
+      dictBlocks.push(new FileBlock(meta.byteLength, asm.byteLength, pos));
+      const parts: Uint8Array[] = [meta];
+      let written = 0;
+      for (const v of asm.buffers) {
+        const u = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        if (!u.byteLength) continue;
+        parts.push(u);
+        const padded = pad8(u.byteLength);
+        if (padded > u.byteLength) parts.push(new Uint8Array(padded - u.byteLength));
+        written += padded;
+      }
+      if (written < asm.byteLength) parts.push(new Uint8Array(asm.byteLength - written));
+      await put(parts);
+    }
+    const footer = Footer.encode(new Footer(schema, MetadataVersion.V5, blocks, dictBlocks));
+    const eos = new Uint8Array(8);
+    new DataView(eos.buffer).setInt32(0, -1, true);
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setInt32(0, footer.byteLength, true);
+    await put([eos, footer, len, MAGIC]);
+    await fh.datasync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, file);
+  } catch (e) {
+    if (fh) await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    await src.close();
+  }
+}
