@@ -130,6 +130,20 @@ class Pool {
   }
 }
 
+/** Resolves with `p`, or rejects with RX_CANCELLED as soon as `signal` aborts. */
+function untilAborted(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(cancelledError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(cancelledError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
 let nativeHolds = 0;
 function holdNativeThreads(): void {
   if (nativeHolds++ > 0) return;
@@ -177,11 +191,16 @@ export class RxLocalParallel implements ComputeContext {
   }
 
   /** Runs `body` with exclusive use of a pool of numWorkers workers. */
-  private async withPool<T>(body: (pool: Pool) => Promise<T>): Promise<T> {
+  private async withPool<T>(body: (pool: Pool) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const prev = this.lock;
     let release!: () => void;
     this.lock = new Promise<void>((r) => (release = r));
-    await prev;
+    try {
+      await untilAborted(prev, signal);
+    } catch (e) {
+      void prev.then(release); // hand the pool on once the run before us ends
+      throw e;
+    }
     holdNativeThreads();
     try {
       this.pool ??= new Pool(workerEntryPath());
@@ -201,7 +220,7 @@ export class RxLocalParallel implements ComputeContext {
   }
 
   run<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: ContextRunOptions): Promise<Result> {
-    return this.withPool((pool) => runPasses(def, spec, source, opts, (s, schema, chunkOpts) => this.pass(pool, def, s, schema, source, chunkOpts, opts)));
+    return this.withPool((pool) => runPasses(def, spec, source, opts, (s, schema, chunkOpts) => this.pass(pool, def, s, schema, source, chunkOpts, opts)), opts.signal);
   }
 
   private pass<Spec, State>(
@@ -304,7 +323,7 @@ export class RxLocalParallel implements ComputeContext {
         return Promise.reject(new RxError('RX_ARG', 'RxLocalParallel runs rxExec / rxExecBy functions in worker threads, which cannot receive code: pass { module: <file URL of a JS module>, exportName } instead of a function, or use RxLocalSeq'));
     }
     if (tasks.length === 0) return Promise.resolve([]);
-    return this.withPool((pool) => this.execOn(pool, tasks, opts));
+    return this.withPool((pool) => this.execOn(pool, tasks, opts), opts.signal);
   }
 
   private execOn(pool: Pool, tasks: ExecTask[], opts: ExecOptions): Promise<ExecOutcome[]> {

@@ -116,6 +116,16 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
     }
   });
 
+  it('reports progress for chunks processed in the workers', async () => {
+    const out: string[] = [];
+    const stream = { isTTY: true, columns: 80, write: (x: string) => out.push(x) };
+    await runAccumulator(acc.moments, { cols: ['y'] }, makeData(1000, 2), { computeContext: par, rowsPerRead: 300, reportProgress: 3, progressStream: stream, label: 'par' });
+    const detail = out.filter((l) => l.includes('Rows Read'));
+    expect(detail).toHaveLength(4);
+    expect(detail[3]).toMatch(/^par: Rows Read: \d+, Total Rows Processed: 1,000, Total Chunk Time: [\d.]+ seconds\n$/);
+    expect(out[4]).toMatch(/^par: Rows Processed: 1,000, Total Time: /);
+  });
+
   it('is bit-for-bit reproducible for a fixed chunking (merge order does not depend on scheduling)', async () => {
     const data = makeData(4000, 3);
     const runs = [];
@@ -192,6 +202,19 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
     expect(isRxError(err, 'RX_CANCELLED')).toBe(true);
     const r = await runAccumulator(acc.moments, { cols: ['y'] }, data, { computeContext: par, reportProgress: 0 });
     expect(r[0].n).toBe(2000);
+  });
+
+  it('serializes concurrent runs on one pool; a queued run can be cancelled while it waits', async () => {
+    const data = makeData(600, 8);
+    const o = { computeContext: par, rowsPerRead: 50, reportProgress: 0 as const };
+    const ac = new AbortController();
+    const first = runAccumulator(acc.slow, { ms: 10 }, data, o);
+    const queued = runAccumulator(acc.moments, { cols: ['y'] }, data, { ...o, signal: ac.signal });
+    const third = runAccumulator(acc.moments, { cols: ['y'] }, data, o);
+    ac.abort();
+    await expect(queued).rejects.toMatchObject({ code: 'RX_CANCELLED' });
+    expect(await first).toBe(600);
+    expect((await third)[0].n).toBe(600);
   });
 
   it('limits the native pool to 1 thread while workers run and restores it', async () => {

@@ -1,0 +1,56 @@
+// Compute contexts: the same analyses in RxLocalSeq and RxLocalParallel (worker threads),
+// plus the bare dispatch cost of RxLocalParallel (an accumulator that only counts rows).
+// Data: 2M rows x 4 float64 columns in memory, chunks of 100k rows.
+import { registerAccumulator } from '../dist/lib/compute/pema.js';
+import { RxLocalParallel, RxLocalSeq, registerAccumulatorModule, rxCovCor, rxOptions, rxSummary, runAccumulator } from '../dist/lib/index.js';
+import { row, timeIt } from './lib.mjs';
+
+// Registered at import so worker threads (which import this module) find it too.
+const countRows = registerAccumulator({
+  name: 'bench.countRows',
+  columns: () => ['a'],
+  init: () => ({ n: 0 }),
+  process: (_s, st, chunk) => ({ n: st.n + chunk.numRows }),
+  merge: (_s, a, b) => ({ n: a.n + b.n }),
+  finalize: (_s, st) => ({ done: true, result: st.n }),
+});
+
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export default async function (ctx) {
+  registerAccumulatorModule(import.meta.url);
+  const n = 2_000_000;
+  const r = seeded(1);
+  const data = {};
+  for (const c of ['a', 'b', 'c', 'd']) data[c] = Float64Array.from({ length: n }, () => r() * 10);
+  const workers = Math.max(2, rxOptions().numThreads);
+  const seq = new RxLocalSeq();
+  const par = new RxLocalParallel({ numWorkers: workers });
+  const o = { rowsPerRead: 100_000, reportProgress: 0 };
+  const cases = [
+    ['rxCovCor ~ a+b+c+d', (cc) => rxCovCor('~ a + b + c + d', data, { ...o, computeContext: cc })],
+    ['rxSummary ~ a+b+c+d', (cc) => rxSummary('~ a + b + c + d', data, { ...o, computeContext: cc })],
+    ['count rows (dispatch only)', (cc) => runAccumulator(countRows, {}, data, { ...o, computeContext: cc })],
+  ];
+  const rows = [];
+  try {
+    for (const [name, f] of cases) {
+      const s = await timeIt(() => f(seq), { runs: 3, warmup: 1 });
+      const p = await timeIt(() => f(par), { runs: 3, warmup: 1 });
+      ctx.log(`${name}: seq ${s.median.toFixed(3)} s, parallel(${workers}) ${p.median.toFixed(3)} s`);
+      rows.push(row(`${name} RxLocalSeq`, n, s.median, { rowsPerSecond: Math.round(n / s.median) }));
+      rows.push(row(`${name} RxLocalParallel(${workers})`, n, p.median, { rowsPerSecond: Math.round(n / p.median), speedupVsSeq: +(s.median / p.median).toFixed(2) }));
+    }
+  } finally {
+    await par.close();
+  }
+  return rows;
+}
