@@ -24,6 +24,15 @@ describe('rxHistogram', () => {
     expect(svg).toContain('>Sepal.Length<');
   });
 
+  it('writes PNG when asked (through the optional @resvg/resvg-js)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxhist-'));
+    const file = join(dir, 'h.png');
+    const h = await rxHistogram('~ Petal.Length', csvData('iris.csv'), { file });
+    const png = readFileSync(file);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(h.png!.length).toBe(png.length);
+  });
+
   it('~ x | F draws one panel per level with shared breaks', async () => {
     const h = await rxHistogram('~ ArrDelay | DayOfWeek', csvData('AirlineDemo1kNoMissing.csv', { rowsPerRead: 100 }), { numBreaks: 10, histType: 'Percent' });
     expect(h.panels).toEqual(['DayOfWeek = Monday', 'DayOfWeek = Tuesday']);
