@@ -1,0 +1,464 @@
+// Histogram grower shared by boosting, forests and rpart-style trees.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <queue>
+
+#include "common/error.h"
+#include "common/threads.h"
+#include "tree/engine.h"
+#include "tree/grower.h"
+
+namespace rx {
+namespace tree {
+
+int Tree::add_node(int k) {
+  K = k;
+  int id = static_cast<int>(feature.size());
+  feature.push_back(-1);
+  threshold.push_back(0);
+  splitBin.push_back(-1);
+  left.push_back(-1);
+  right.push_back(-1);
+  defaultLeft.push_back(0);
+  catOffset.push_back(-1);
+  catWords.push_back(0);
+  for (int i = 0; i < k; ++i) value.push_back(0);
+  gain.push_back(0);
+  cover.push_back(0);
+  count.push_back(0);
+  return id;
+}
+
+static inline bool cat_left(const Tree& t, int nd, int code) {
+  return code >= 0 && code < t.catWords[nd] * 32 && ((t.catBits[t.catOffset[nd] + (code >> 5)] >> (code & 31)) & 1u);
+}
+
+int leaf_of_binned(const Tree& t, const Data& d, int64_t row) {
+  int nd = 0;
+  while (t.feature[nd] >= 0) {
+    int f = t.feature[nd];
+    int b = d.bin(f, row);
+    bool goLeft;
+    if (b == d.nbins[f] - 1)
+      goLeft = t.defaultLeft[nd];
+    else if (t.catOffset[nd] >= 0)
+      goLeft = cat_left(t, nd, b);
+    else
+      goLeft = b <= t.splitBin[nd];
+    nd = goLeft ? t.left[nd] : t.right[nd];
+  }
+  return nd;
+}
+
+int leaf_of_raw(const Tree& t, const double* x, int64_t n, int64_t i) {
+  int nd = 0;
+  while (t.feature[nd] >= 0) {
+    double v = x[static_cast<int64_t>(t.feature[nd]) * n + i];
+    bool goLeft;
+    if (std::isnan(v))
+      goLeft = t.defaultLeft[nd];
+    else if (t.catOffset[nd] >= 0)
+      goLeft = cat_left(t, nd, static_cast<int>(v));
+    else
+      goLeft = v <= t.threshold[nd];
+    nd = goLeft ? t.left[nd] : t.right[nd];
+  }
+  return nd;
+}
+
+void predict_trees(const std::vector<const Tree*>& trees, const double* x, int64_t n, int /*p*/, int K,
+                   const std::vector<double>& treeWeight, const std::vector<int>& treeClass, double* out) {
+  parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
+    // blocks of rows, all trees per block: the block's x stays in cache
+    const std::size_t B = 256;
+    for (std::size_t s = b; s < e; s += B) {
+      std::size_t t1 = std::min(e, s + B);
+      for (std::size_t ti = 0; ti < trees.size(); ++ti) {
+        const Tree& t = *trees[ti];
+        double w = treeWeight[ti];
+        int cls = treeClass[ti];
+        for (std::size_t i = s; i < t1; ++i) {
+          int leaf = leaf_of_raw(t, x, n, static_cast<int64_t>(i));
+          if (cls >= 0) {
+            out[i * K + cls] += w * t.value[static_cast<std::size_t>(leaf) * t.K];
+          } else {
+            for (int k = 0; k < t.K; ++k) out[i * K + k] += w * t.value[static_cast<std::size_t>(leaf) * t.K + k];
+          }
+        }
+      }
+    }
+  }, 1024);
+}
+
+Grower::Grower(const Data& d, const RowStats& st, const GrowParams& p, uint64_t seed)
+    : d_(d), st_(st), p_(p), K_(p.K), S_(p.K + 2), rng_(seed) {}
+
+Leaf Grower::start(const std::vector<int64_t>& rows, Tree& t) {
+  rows_ = rows;
+  tmp_.resize(rows.size());
+  side_.resize(rows.size());
+  treeFeats_.clear();
+  for (int f = 0; f < d_.p; ++f)
+    if (d_.nbins[f] > 1) treeFeats_.push_back(f);
+  if (p_.featureFraction < 1 && !treeFeats_.empty()) {
+    std::size_t m = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(p_.featureFraction * treeFeats_.size())));
+    for (std::size_t i = treeFeats_.size(); i > 1; --i) std::swap(treeFeats_[i - 1], treeFeats_[rng_.below(i)]);
+    treeFeats_.resize(std::min(m, treeFeats_.size()));
+    std::sort(treeFeats_.begin(), treeFeats_.end());
+  }
+  Leaf root;
+  root.node = t.add_node(K_);
+  root.begin = 0;
+  root.end = static_cast<int64_t>(rows_.size());
+  root.depth = 0;
+  totals(root);
+  set_node(t, root);
+  return root;
+}
+
+void Grower::totals(Leaf& l) const {
+  l.cnt = 0;
+  l.h = 0;
+  l.g.assign(K_, 0);
+  for (int64_t i = l.begin; i < l.end; ++i) {
+    int64_t r = rows_[i];
+    l.cnt += rowCnt(r);
+    l.h += st_.h[r];
+    for (int k = 0; k < K_; ++k) l.g[k] += st_.g[r * K_ + k];
+  }
+}
+
+void Grower::set_node(Tree& t, const Leaf& l) const {
+  t.cover[l.node] = l.h;
+  t.count[l.node] = l.cnt;
+  for (int k = 0; k < K_; ++k) {
+    double v;
+    if (p_.gradient)
+      v = l.h + p_.lambda > 0 ? -l.g[k] / (l.h + p_.lambda) : 0;
+    else
+      v = l.h > 0 ? l.g[k] / l.h : 0;
+    t.value[static_cast<std::size_t>(l.node) * K_ + k] = v;
+  }
+}
+
+bool Grower::may_split(const Leaf& l) const {
+  if (p_.maxDepth >= 0 && l.depth >= p_.maxDepth) return false;
+  if (l.cnt < p_.minSplit || l.cnt < 2 * p_.minLeaf) return false;
+  return true;
+}
+
+void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const {
+  const int S = S_, K = K_;
+  const int64_t b0 = l.begin, b1 = l.end;
+  const int64_t* rows = rows_.data();
+  const double* G = st_.g;
+  const double* Hs = st_.h;
+  const bool unitCnt = st_.cnt == nullptr;
+  auto body = [&](std::size_t fb, std::size_t fe, int) {
+    for (std::size_t fi = fb; fi < fe; ++fi) {
+      int f = feats[fi];
+      double* H = h.data() + static_cast<std::size_t>(d_.offset[f]) * S;
+      std::fill(H, H + static_cast<std::size_t>(d_.nbins[f]) * S, 0.0);
+      const int64_t n = d_.n;
+      if (d_.b8 && K == 1 && unitCnt) {
+        const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
+        for (int64_t i = b0; i < b1; ++i) {
+          int64_t r = rows[i];
+          double* e = H + col[r] * 3;
+          e[0] += 1;
+          e[1] += Hs[r];
+          e[2] += G[r];
+        }
+      } else if (d_.b8) {
+        const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
+        for (int64_t i = b0; i < b1; ++i) {
+          int64_t r = rows[i];
+          double* e = H + static_cast<std::size_t>(col[r]) * S;
+          e[0] += unitCnt ? 1.0 : st_.cnt[r];
+          e[1] += Hs[r];
+          for (int k = 0; k < K; ++k) e[2 + k] += G[r * K + k];
+        }
+      } else {
+        const uint16_t* col = d_.b16 + static_cast<int64_t>(f) * n;
+        for (int64_t i = b0; i < b1; ++i) {
+          int64_t r = rows[i];
+          double* e = H + static_cast<std::size_t>(col[r]) * S;
+          e[0] += unitCnt ? 1.0 : st_.cnt[r];
+          e[1] += Hs[r];
+          for (int k = 0; k < K; ++k) e[2 + k] += G[r * K + k];
+        }
+      }
+    }
+  };
+  if (p_.serial || (b1 - b0) < 4096)
+    body(0, feats.size(), 0);
+  else
+    parallel_for(feats.size(), body, 1);
+}
+
+double Grower::score(double h, const double* g) const {
+  double s = 0;
+  if (p_.criterion == kEntropy) {
+    for (int k = 0; k < K_; ++k)
+      if (g[k] > 0 && h > 0) s += g[k] * std::log(g[k] / h);
+    return s;
+  }
+  double den = h + p_.lambda;
+  if (den <= 0) return 0;
+  for (int k = 0; k < K_; ++k) s += g[k] * g[k];
+  return s / den;
+}
+
+void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
+  const int S = S_, K = K_;
+  const int V = d_.nbins[f] - 1;
+  const double* M = H + static_cast<std::size_t>(V) * S;
+  double base[66], acc[66], L[66], R[66];
+  base[0] = l.cnt;
+  base[1] = l.h;
+  for (int k = 0; k < K; ++k) base[2 + k] = l.g[k];
+  const bool missGain = p_.missingInGain;
+  if (!missGain)
+    for (int s = 0; s < S; ++s) base[s] -= M[s];
+  if (base[0] < 2 * p_.minLeaf) return;
+  const double parent = score(base[1], base + 2);
+  std::vector<int> order(V > 0 ? V : 1);
+  int no = 0;
+  const bool cat = d_.categorical[f] && V <= p_.maxUnorderedLevels;
+  for (int b = 0; b < V; ++b)
+    if (H[static_cast<std::size_t>(b) * S] > 0) order[no++] = b;
+  if (no < 2) return;
+  if (cat) {
+    std::vector<double> key(V, 0);
+    for (int i = 0; i < no; ++i) {
+      const double* e = H + static_cast<std::size_t>(order[i]) * S;
+      double den = e[1] + (p_.gradient ? p_.lambda : 0);
+      key[order[i]] = den > 0 ? e[2] / den : 0;
+    }
+    std::stable_sort(order.begin(), order.begin() + no, [&](int a, int b) { return key[a] < key[b]; });
+  }
+  for (int s = 0; s < S; ++s) acc[s] = 0;
+  const bool tryMissLeft = missGain && M[0] > 0;
+  int bestPos = -1;
+  bool bestMissLeft = false;
+  double bestGain = best.gain;
+  double bestL = 0, bestR = 0;
+  for (int oi = 0; oi + 1 < no; ++oi) {
+    const double* e = H + static_cast<std::size_t>(order[oi]) * S;
+    for (int s = 0; s < S; ++s) acc[s] += e[s];
+    for (int opt = 0; opt < (tryMissLeft ? 2 : 1); ++opt) {
+      for (int s = 0; s < S; ++s) {
+        L[s] = acc[s] + (opt ? M[s] : 0);
+        R[s] = base[s] - L[s];
+      }
+      if (L[0] < p_.minLeaf || R[0] < p_.minLeaf) continue;
+      if (L[1] < p_.minHess || R[1] < p_.minHess) continue;
+      double gain = score(L[1], L + 2) + score(R[1], R + 2) - parent;
+      if (gain > bestGain) {
+        bestGain = gain;
+        bestPos = oi;
+        bestMissLeft = opt == 1;
+        bestL = L[0];
+        bestR = R[0];
+      }
+    }
+  }
+  if (bestPos < 0) return;
+  best.feature = f;
+  best.gain = bestGain;
+  best.leftLevels.clear();
+  best.leftCnt = bestL;
+  best.rightCnt = bestR;
+  if (cat) {
+    best.leftLevels.assign(order.begin(), order.begin() + bestPos + 1);
+    std::sort(best.leftLevels.begin(), best.leftLevels.end());
+    best.bin = -1;
+    best.nextBin = -1;
+  } else {
+    best.bin = order[bestPos];
+    best.nextBin = order[bestPos + 1];
+  }
+  // rpart without surrogates sends missing rows with the majority
+  best.defaultLeft = missGain ? bestMissLeft : bestL >= bestR;
+}
+
+std::vector<int> Grower::node_features() {
+  if (p_.mTry > 0 && static_cast<std::size_t>(p_.mTry) < treeFeats_.size()) {
+    std::vector<int> feats = treeFeats_;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(p_.mTry); ++i)
+      std::swap(feats[i], feats[i + rng_.below(feats.size() - i)]);
+    feats.resize(p_.mTry);
+    std::sort(feats.begin(), feats.end());
+    return feats;
+  }
+  return treeFeats_;
+}
+
+void Grower::find_all(Leaf& l, const std::vector<int>& feats) {
+  Split best;
+  for (int f : feats) find(l, f, l.hist->data() + static_cast<std::size_t>(d_.offset[f]) * S_, best);
+  l.best = std::move(best);
+}
+
+bool Grower::prepare(Leaf& l) {
+  l.best = Split();
+  if (!may_split(l)) {
+    l.hist.reset();
+    return false;
+  }
+  std::vector<int> feats = node_features();
+  if (!l.hist) {
+    l.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+    build(l, feats, *l.hist);
+  }
+  find_all(l, feats);
+  if (l.best.feature < 0 || !(l.best.gain > p_.minGain)) {
+    l.hist.reset();
+    return false;
+  }
+  return true;
+}
+
+std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
+  const Split& sp = l.best;
+  const int f = sp.feature;
+  const int V = d_.nbins[f] - 1;
+  const int nd = l.node;
+  int ln = t.add_node(K_);
+  int rn = t.add_node(K_);
+  t.feature[nd] = f;
+  t.left[nd] = ln;
+  t.right[nd] = rn;
+  t.defaultLeft[nd] = sp.defaultLeft ? 1 : 0;
+  t.gain[nd] = sp.gain;
+  std::vector<uint8_t> catLeft;
+  if (!sp.leftLevels.empty()) {
+    int words = (V + 31) / 32;
+    t.catOffset[nd] = static_cast<int>(t.catBits.size());
+    t.catWords[nd] = words;
+    t.catBits.resize(t.catBits.size() + words, 0u);
+    catLeft.assign(V, 0);
+    for (int lv : sp.leftLevels) {
+      t.catBits[t.catOffset[nd] + (lv >> 5)] |= (1u << (lv & 31));
+      catLeft[lv] = 1;
+    }
+    t.splitBin[nd] = -1;
+    t.threshold[nd] = 0;
+  } else {
+    t.splitBin[nd] = sp.bin;
+    const double* lo = d_.lo + d_.offset[f];
+    const double* hi = d_.hi + d_.offset[f];
+    int nb = p_.localMidpoint ? sp.nextBin : sp.bin + 1;
+    t.threshold[nd] = 0.5 * (hi[sp.bin] + lo[nb]);
+  }
+  // stable partition
+  int64_t nl = 0, nr = 0;
+  const int64_t b0 = l.begin, b1 = l.end;
+  for (int64_t i = b0; i < b1; ++i) {
+    int64_t r = rows_[i];
+    int b = d_.bin(f, r);
+    bool goLeft = b == V ? sp.defaultLeft : (catLeft.empty() ? b <= sp.bin : catLeft[b] != 0);
+    if (goLeft)
+      rows_[b0 + nl++] = r;
+    else
+      tmp_[nr++] = r;
+  }
+  std::copy(tmp_.begin(), tmp_.begin() + nr, rows_.begin() + b0 + nl);
+  Leaf L, R;
+  L.node = ln;
+  R.node = rn;
+  L.begin = b0;
+  L.end = b0 + nl;
+  R.begin = b0 + nl;
+  R.end = b1;
+  L.depth = R.depth = l.depth + 1;
+  totals(L);
+  totals(R);
+  set_node(t, L);
+  set_node(t, R);
+  if (prepareKids) {
+    bool canL = may_split(L), canR = may_split(R);
+    if (p_.mTry == 0 && l.hist && (canL || canR)) {
+      // histogram subtraction: build the smaller child, derive the larger from the parent
+      Leaf& small = (L.cnt <= R.cnt) ? L : R;
+      Leaf& large = (L.cnt <= R.cnt) ? R : L;
+      std::vector<int> feats = treeFeats_;
+      small.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+      build(small, feats, *small.hist);
+      large.hist = l.hist;
+      l.hist.reset();
+      std::vector<double>& P = *large.hist;
+      const std::vector<double>& Sh = *small.hist;
+      for (int ff : feats) {
+        std::size_t o = static_cast<std::size_t>(d_.offset[ff]) * S_, e = o + static_cast<std::size_t>(d_.nbins[ff]) * S_;
+        for (std::size_t i = o; i < e; ++i) P[i] -= Sh[i];
+      }
+      if (canL) find_all(L, feats);
+      if (canR) find_all(R, feats);
+      if (!canL || L.best.feature < 0 || !(L.best.gain > p_.minGain)) L.hist.reset();
+      if (!canR || R.best.feature < 0 || !(R.best.gain > p_.minGain)) R.hist.reset();
+    } else {
+      l.hist.reset();
+      prepare(L);
+      prepare(R);
+    }
+  }
+  return {std::move(L), std::move(R)};
+}
+
+GrowResult grow_tree(const Data& d, const RowStats& st, const std::vector<int64_t>& rows, const GrowParams& prm,
+                     uint64_t seed) {
+  if (prm.K < 1 || prm.K > 64) throw Error("RX_ARG", "tree engine supports 1..64 gradient channels");
+  GrowResult res;
+  Tree& t = res.tree;
+  Grower gr(d, st, prm, seed);
+  Leaf root = gr.start(rows, t);
+  gr.prepare(root);
+  const bool bestFirst = prm.maxLeaves > 0;
+  std::vector<Leaf> done;
+  auto ok = [&](const Leaf& l) { return l.best.feature >= 0 && l.best.gain > prm.minGain; };
+  int nLeaves = 1;
+  if (bestFirst) {
+    auto cmp = [](const Leaf& a, const Leaf& b) {
+      if (a.best.gain != b.best.gain) return a.best.gain < b.best.gain;
+      return a.node > b.node;
+    };
+    std::priority_queue<Leaf, std::vector<Leaf>, decltype(cmp)> heap(cmp);
+    if (ok(root)) heap.push(std::move(root)); else done.push_back(std::move(root));
+    while (!heap.empty() && nLeaves < prm.maxLeaves) {
+      Leaf l = heap.top();
+      heap.pop();
+      auto kids = gr.split(t, l, true);
+      ++nLeaves;
+      for (Leaf* k : {&kids.first, &kids.second}) {
+        if (ok(*k)) heap.push(std::move(*k)); else { k->hist.reset(); done.push_back(std::move(*k)); }
+      }
+    }
+    while (!heap.empty()) {
+      done.push_back(heap.top());
+      done.back().hist.reset();
+      heap.pop();
+    }
+  } else {
+    std::vector<Leaf> stack;
+    if (ok(root)) stack.push_back(std::move(root)); else done.push_back(std::move(root));
+    while (!stack.empty()) {
+      Leaf l = std::move(stack.back());
+      stack.pop_back();
+      auto kids = gr.split(t, l, true);
+      for (Leaf* k : {&kids.second, &kids.first}) {
+        if (ok(*k)) stack.push_back(std::move(*k)); else { k->hist.reset(); done.push_back(std::move(*k)); }
+      }
+    }
+  }
+  res.rows = gr.rows();
+  res.leafOfPos.assign(res.rows.size(), 0);
+  for (const Leaf& l : done)
+    for (int64_t i = l.begin; i < l.end; ++i) res.leafOfPos[i] = l.node;
+  return res;
+}
+
+}  // namespace tree
+}  // namespace rx
