@@ -32,3 +32,5 @@ export * from './plot/index.js';
 export { rxLinMod, rxLogit, rxGlm, rxPredict, anova, LinModResult, GlmResult, familySpec } from './models/index.js';
 export type { RxLinModOptions, RxGlmOptions, RxPredictOptions, FamilySpec, FamilyName, LinkName } from './models/index.js';
 export { pnorm, qnorm, pt, qt, pf, qf, pchisq, qchisq, pbeta, pgamma, lgamma, lbeta } from './stats/distributions.js';
+export { rxDTree, rxPrune, rxVarImpPlot, rxDForest, rxBTrees, rxFastTrees, rxFastForest, rxPredictTrees, RxTreeModel, dtreeFrame, dtreeToString, dtreeImportance } from './trees/index.js';
+export type { DTreeOptions, CpRow, DTreeFrameRow, FastTreesOptions, BTreesOptions, DForestOptions, TreePredictOptions, PredictionTable, TreeModelKind, TreeTask } from './trees/index.js';
