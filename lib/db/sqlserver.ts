@@ -266,8 +266,10 @@ export class RxSqlServerData implements DataSource, DataSink {
     return new Promise((resolve, reject) => {
       const rows: unknown[][] = [];
       const req = new t.Request(sql, (err) => (err ? reject(tdsError(err, `Query on ${this.describe()} failed`)) : resolve(rows)));
-      params.forEach((p, i) => req.addParameter(`p${i + 1}`, typeof p === 'number' ? t.TYPES.Float : t.TYPES.NVarChar, p));
-      req.on('row', (cols: Array<{ value: unknown }>) => rows.push(cols.map((c) => c.value)));
+      for (let i = 0; i < params.length; i++) req.addParameter(`p${i + 1}`, typeof params[i] === 'number' ? t.TYPES.Float : t.TYPES.NVarChar, params[i]);
+      req.on('row', (cols: Array<{ value: unknown }>) => {
+        rows.push(cols.map((c) => c.value));
+      });
       conn.execSql(req);
     });
   }
