@@ -8,3 +8,4 @@ export type { RxQuantileOptions } from './quantile.js';
 export type { CommonOptions as SummaryCommonOptions } from './run.js';
 export { rxCovCor, rxCov, rxCor, rxSSCP, RxCovCorResult, covCorAccumulator } from './covcor.js';
 export type { RxCovCorOptions, CovCorType } from './covcor.js';
+export { rxKendallCor, RxKendallCorResult, kendallTau, kendallAccumulator } from './kendall.js';
