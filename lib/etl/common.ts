@@ -146,7 +146,10 @@ export class ChunkBuilder {
         continue;
       }
       const v = (c.data as ArrayLike<unknown>)[i];
-      if (c.type === 'factor') {
+      const outType = this.columns[j]!.type;
+      if (c.type === 'factor' && outType === 'string') (out as Array<string | null>)[k] = c.levels![v as number] ?? null;
+      else if (c.type === 'string' && outType === 'factor') (out as Int32Array)[k] = this.levelMaps[j]!.code(v as string);
+      else if (c.type === 'factor') {
         const lm = this.levelMaps[j]!;
         (out as Int32Array)[k] = lm.mapFor(c.levels ?? [])[v as number]!;
       } else if (Array.isArray(out)) out[k] = v as string;

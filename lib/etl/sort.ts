@@ -256,7 +256,7 @@ async function emptyChunk(columns: ColumnInfo[]): Promise<Chunk> {
   return new ChunkBuilder(columns, 0).take();
 }
 
-interface RunCursor {
+export interface RunCursor {
   it: AsyncIterator<Chunk>;
   chunk?: Chunk;
   view?: KeyView;
@@ -264,7 +264,7 @@ interface RunCursor {
   cols: Array<import('../data/types.js').Column | undefined>;
 }
 
-async function advance(c: RunCursor, spec: KeySpec, names: string[]): Promise<boolean> {
+export async function advance(c: RunCursor, spec: KeySpec, names: string[]): Promise<boolean> {
   for (;;) {
     const r = await c.it.next();
     if (r.done) {
