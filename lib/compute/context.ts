@@ -191,11 +191,34 @@ export class RxLocalSeq implements ComputeContext {
 
 let current: ComputeContext = new RxLocalSeq();
 
-/** Sets the compute context used when a call gives no `computeContext`; returns the previous one. */
-export function rxSetComputeContext(ctx: ComputeContext): ComputeContext {
+/** RevoScaleR's short names: 'local' (RxLocalSeq), 'localpar' (RxLocalParallel, registered by parallel.ts). */
+const named = new Map<string, () => ComputeContext>([['local', () => new RxLocalSeq()]]);
+const namedInstances = new Map<string, ComputeContext>();
+
+/** Registers a short name accepted by rxSetComputeContext (one shared instance per name). */
+export function registerComputeContextName(name: string, create: () => ComputeContext): void {
+  named.set(name, create);
+  namedInstances.delete(name);
+}
+
+/** A ComputeContext, or a registered short name ('local', 'localpar'), as a ComputeContext. */
+export function toComputeContext(ctx: unknown): ComputeContext {
+  if (typeof ctx === 'string') {
+    const create = named.get(ctx);
+    if (!create) throw argError(`a compute context or one of ${[...named.keys()].map((k) => `'${k}'`).join(', ')}`, 'computeContext', ctx);
+    let inst = namedInstances.get(ctx);
+    if (!inst) namedInstances.set(ctx, (inst = create()));
+    return inst;
+  }
   if (!isComputeContext(ctx)) throw argError('a compute context (RxLocalSeq, RxLocalParallel, ...)', 'computeContext', ctx);
+  return ctx;
+}
+
+/** Sets the compute context used when a call gives no `computeContext`; returns the previous one. */
+export function rxSetComputeContext(ctx: ComputeContext | 'local' | 'localpar'): ComputeContext {
+  const next = toComputeContext(ctx);
   const prev = current;
-  current = ctx;
+  current = next;
   return prev;
 }
 

@@ -25,7 +25,7 @@ import type { Column, ColumnType, DataSource, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError, expectNumber, expectStringArray } from '../validate.js';
-import { type ComputeContext, type ExecOutcome, type ExecTask, type TaskFunction, isComputeContext, isModuleFunction, rxGetComputeContext } from './context.js';
+import { type ComputeContext, type ExecOutcome, type ExecTask, type TaskFunction, isModuleFunction, rxGetComputeContext, toComputeContext } from './context.js';
 import { RxJob } from './job.js';
 import { type ProgressLevel, ProgressReporter, type ProgressStream } from './progress.js';
 import { knownRows, throwIfAborted } from './sequential.js';
@@ -37,7 +37,7 @@ export interface RxExecOptions {
   args?: unknown[];
   /** Number of tasks (default elemArgs.length, else 1). */
   timesToRun?: number;
-  computeContext?: ComputeContext;
+  computeContext?: ComputeContext | 'local' | 'localpar';
   /** false: return an RxJob at once. */
   wait?: boolean;
   signal?: AbortSignal;
@@ -52,8 +52,7 @@ export interface RxExecResult {
 }
 
 function pickContext(ctx: unknown): ComputeContext {
-  const c = ctx ?? rxGetComputeContext();
-  if (!isComputeContext(c)) throw argError('a compute context (RxLocalSeq, RxLocalParallel, ...)', 'computeContext', c);
+  const c = ctx === undefined ? rxGetComputeContext() : toComputeContext(ctx);
   if (typeof c.exec !== 'function') throw new RxError('RX_ARG', `The compute context ${c.name} cannot run rxExec / rxExecBy tasks: use RxLocalSeq or RxLocalParallel`);
   return c;
 }
@@ -99,7 +98,7 @@ export function rxExec(fn: TaskFunction, opts: RxExecOptions = {}): Promise<RxEx
 /* ------------------------------------------------------------------ rxExecBy */
 
 export interface RxExecByOptions {
-  computeContext?: ComputeContext;
+  computeContext?: ComputeContext | 'local' | 'localpar';
   /** Extra arguments after (keys, data). */
   functionArgs?: unknown[];
   rowsPerRead?: number;

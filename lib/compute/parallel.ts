@@ -36,6 +36,7 @@ import { setNativeThreads } from '../native/info.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import {
+  registerComputeContextName,
   type ComputeContext,
   type ContextRunOptions,
   type ExecOptions,
@@ -405,3 +406,5 @@ export class RxLocalParallel implements ComputeContext {
     await this.kill();
   }
 }
+
+registerComputeContextName('localpar', () => new RxLocalParallel());

@@ -23,6 +23,34 @@ export interface AccumulatorDef<Spec = unknown, State = unknown, Result = unknow
   process(spec: Spec, state: State, chunk: Chunk): State | Promise<State>;
   merge(spec: Spec, a: State, b: State): State;
   finalize(spec: Spec, state: State, schema: Schema): PassResult<Spec, Result> | Promise<PassResult<Spec, Result>>;
+  /**
+   * In-database pushdown (optional): the SQL that computes this pass's State inside the
+   * database, or null when this spec cannot be pushed down (the context then streams the
+   * rows to the client). In-database contexts (lib/db/compute.ts) call it once per pass;
+   * for sharded databases it runs on every shard and the States are combined with merge().
+   */
+  pushdown?(spec: Spec, schema: Schema, sql: SqlPassContext): SqlPass<State> | null;
+}
+
+/** What an accumulator gets to write its pass as SQL (see AccumulatorDef.pushdown). */
+export interface SqlPassContext {
+  readonly dialect: 'duckdb' | 'postgres' | 'tsql';
+  /** FROM target: the table, or a subquery applying transforms and rowSelection. */
+  readonly from: string;
+  /** Quotes an identifier for this dialect. */
+  quote(name: string): string;
+  /** Binds a value; returns its placeholder ($n or @pn). Values never enter SQL text. */
+  param(value: number | string | boolean | null): string;
+  /** Compiles an rxscale expression (text or AST) over the source's columns; literals become parameters. */
+  expr(e: unknown): string;
+  /** The dialect's double-precision type name (for CAST). */
+  readonly double: string;
+}
+
+export interface SqlPass<State> {
+  /** One SELECT over sql.from; its rows (column name -> value) are handed to toState. */
+  sql: string;
+  toState(rows: Array<Record<string, unknown>>): State;
 }
 
 const registry = new Map<string, AccumulatorDef<any, any, any>>();

@@ -3,7 +3,8 @@
  *   0  nothing
  *   1  one summary line per pass when it ends ("Rows Processed: 1,000,000, Total Time: 1.234 seconds")
  *   2  a progress bar redrawn in place (rows, rows/s, and percent + ETA when the total row
- *      count is known), cleared and replaced by the summary line at the end
+ *      count is known) once a pass has run for `barDelayMs` (default 500 ms, so quick
+ *      calls do not flash a bar), cleared and replaced by the summary line at the end
  *   3  one detail line per chunk ("Rows Read: 500,000, Total Rows Processed: 1,000,000,
  *      Total Chunk Time: 0.123 seconds") plus the summary line
  * Output goes to process.stderr by default and ONLY when the stream is a TTY: piped or
@@ -29,6 +30,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** Minimum milliseconds between bar redraws (default 100). */
   redrawMs?: number;
+  /** Level 2: show the bar only once a pass has run this long (default 500). */
+  barDelayMs?: number;
 }
 
 /** What compute contexts call while they run a pass. */
@@ -105,6 +108,7 @@ export class ProgressReporter implements ProgressSink {
   private readonly label: string | undefined;
   private readonly now: () => number;
   private readonly redrawMs: number;
+  private readonly barDelayMs: number;
   private readonly active: boolean;
   private pass = 0;
   private totalRows: number | undefined;
@@ -120,6 +124,7 @@ export class ProgressReporter implements ProgressSink {
     this.label = opts.label;
     this.now = opts.now ?? (() => performance.now());
     this.redrawMs = opts.redrawMs ?? 100;
+    this.barDelayMs = opts.barDelayMs ?? 500;
     this.active = this.level > 0 && this.stream.isTTY === true;
   }
 
@@ -165,6 +170,7 @@ export class ProgressReporter implements ProgressSink {
 
   private draw(force: boolean): void {
     const t = this.now();
+    if (t - this.passStart < this.barDelayMs) return;
     if (!force && t - this.lastDraw < this.redrawMs && !(this.totalRows !== undefined && this.rows >= this.totalRows)) return;
     this.lastDraw = t;
     const line = formatProgressBar({ rows: this.rows, totalRows: this.totalRows, elapsedMs: t - this.passStart, label: this.passLabel(), width: this.stream.columns ?? 80 });

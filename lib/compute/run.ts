@@ -8,7 +8,7 @@ import { resolveSource } from '../data/resolve.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError, expectNumber } from '../validate.js';
-import { type ComputeContext, isComputeContext, rxGetComputeContext } from './context.js';
+import { type ComputeContext, rxGetComputeContext, toComputeContext } from './context.js';
 import type { AccumulatorDef } from './pema.js';
 import { type ProgressLevel, ProgressReporter, type ProgressStream } from './progress.js';
 import { throwIfAborted } from './sequential.js';
@@ -17,8 +17,8 @@ export { runPemaSequential, runPasses, sequentialPass } from './sequential.js';
 export type { PassOptions as RunOptions } from './sequential.js';
 
 export interface RxRunOptions {
-  /** Where to run (default rxGetComputeContext()). */
-  computeContext?: ComputeContext;
+  /** Where to run (default rxGetComputeContext()); also 'local' / 'localpar'. */
+  computeContext?: ComputeContext | 'local' | 'localpar';
   /** Rows per chunk (default: the source's own, see the data source). */
   rowsPerRead?: number;
   /** Cancels the run with RxError('RX_CANCELLED'). */
@@ -34,8 +34,7 @@ export interface RxRunOptions {
 /** Validates the options common to every analysis function; returns the context to use. */
 export function resolveRunOptions(opts: RxRunOptions): { ctx: ComputeContext; level: ProgressLevel } {
   if (typeof opts !== 'object' || opts === null) throw argError('an options object', 'options', opts);
-  const ctx = opts.computeContext ?? rxGetComputeContext();
-  if (!isComputeContext(ctx)) throw argError('a compute context (RxLocalSeq, RxLocalParallel, ...)', 'computeContext', ctx);
+  const ctx = opts.computeContext === undefined ? rxGetComputeContext() : toComputeContext(opts.computeContext);
   if (opts.rowsPerRead !== undefined) expectNumber(opts.rowsPerRead, 'rowsPerRead', { min: 1, integer: true });
   const level = (opts.reportProgress !== undefined
     ? expectNumber(opts.reportProgress, 'reportProgress', { min: 0, max: 3, integer: true })

@@ -86,6 +86,25 @@ describe('runAccumulator', () => {
     expect(calls).toEqual(['global:test.ctx.sum', 'local:test.ctx.sum']);
   });
 
+  it('accepts RevoScaleR\'s short names; RxLocalParallel sizes itself from rxOptions().numThreads', async () => {
+    await import('../../lib/compute/parallel.js'); // registers 'localpar'
+    const { rxOptions } = await import('../../lib/options.js');
+    rxSetComputeContext('localpar');
+    const lp = rxGetComputeContext();
+    expect(lp.name).toBe('RxLocalParallel');
+    rxSetComputeContext('local');
+    rxSetComputeContext('localpar');
+    expect(rxGetComputeContext()).toBe(lp); // one shared instance
+    const before = rxOptions().numThreads;
+    try {
+      rxOptions({ numThreads: 3 });
+      expect((lp as unknown as { numWorkers: number }).numWorkers).toBe(3);
+    } finally {
+      rxOptions({ numThreads: before });
+    }
+    expect(() => rxSetComputeContext('cluster' as 'local')).toThrow("Expected a compute context or one of 'local', 'localpar' for computeContext but received string \"cluster\"");
+  });
+
   it('rejects bad options with RX_ARG', async () => {
     const data = { x: [1] };
     await expect(runAccumulator(sumDef, { col: 'x' }, data, { rowsPerRead: 0 })).rejects.toMatchObject({ code: 'RX_ARG', message: 'Expected integer >= 1 for rowsPerRead but received number 0' });

@@ -73,7 +73,7 @@ describe('ProgressReporter', () => {
   it('level 2 redraws a bar in place (throttled) and clears it at the end', () => {
     const f = fakeStream(true, 100);
     const c = clock(0);
-    const r = new ProgressReporter({ level: 2, stream: f.stream, now: c.now, redrawMs: 100 });
+    const r = new ProgressReporter({ level: 2, stream: f.stream, now: c.now, redrawMs: 100, barDelayMs: 0 });
     r.startPass(1, 400);
     c.advance(50);
     r.chunk(100); // within 100 ms of the first draw: skipped
@@ -88,6 +88,27 @@ describe('ProgressReporter', () => {
     expect(f.out[3]).toBe('\r\x1b[K');
     expect(f.out[4]).toBe('Rows Processed: 400, Total Time: 0.200 seconds\n');
     expect(f.out).toHaveLength(5);
+  });
+
+  it('level 2 shows no bar for a pass shorter than barDelayMs', () => {
+    const f = fakeStream(true, 100);
+    const c = clock(0);
+    const r = new ProgressReporter({ level: 2, stream: f.stream, now: c.now, barDelayMs: 500 });
+    r.startPass(1, 1000);
+    c.advance(200);
+    r.chunk(500);
+    c.advance(200);
+    r.chunk(500);
+    r.endPass();
+    expect(f.out).toEqual(['Rows Processed: 1,000, Total Time: 0.400 seconds\n']);
+    // A slow pass gets its bar once the delay has passed.
+    const g = fakeStream(true, 100);
+    const r2 = new ProgressReporter({ level: 2, stream: g.stream, now: c.now, barDelayMs: 500 });
+    r2.startPass(1);
+    c.advance(600);
+    r2.chunk(300);
+    r2.endPass();
+    expect(g.out).toEqual(['\r300 rows 500 rows/s\x1b[K', '\r\x1b[K', 'Rows Processed: 300, Total Time: 0.600 seconds\n']);
   });
 
   it('level 3 prints a detail line per chunk', () => {
