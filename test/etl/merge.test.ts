@@ -36,7 +36,11 @@ function naive(left: Row[], right: Row[], type: string): Row[] {
     });
     if (!hit && (type === 'left' || type === 'full')) out.push({ k: l.k, v: l.v, w: null, x1: l.x, x2: null });
   }
-  if (type === 'right' || type === 'full') right.forEach((r, j) => usedR.has(j) || out.push({ k: r.k, v: null, w: r.w, x1: null, x2: r.x }));
+  if (type === 'right' || type === 'full') {
+    right.forEach((r, j) => {
+      if (!usedR.has(j)) out.push({ k: r.k, v: null, w: r.w, x1: null, x2: r.x });
+    });
+  }
   return out.sort(byKey);
 }
 
