@@ -6,3 +6,5 @@ export { evalExpr, evalSelection, exprColumns, inferExprType, EXPR_FUNCTIONS } f
 export type { EvalEnv, InferredType } from './eval.js';
 export { withTransforms, filterColumn } from './source.js';
 export type { TransformOptions } from './source.js';
+export { toSql, toSqlPredicate, quoteIdent } from './sql.js';
+export type { SqlDialect, SqlResult, ToSqlOptions } from './sql.js';

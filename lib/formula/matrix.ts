@@ -19,6 +19,12 @@ export interface BuildOptions {
   checkFactorLevels?: boolean;
   /** Build y (default: true when the spec has a response and the chunk has its columns). */
   response?: boolean;
+  /**
+   * Reusable buffer for X across chunks (avoids allocating and page-faulting a fresh
+   * n x p array per chunk). When given and large enough, X is a zero-filled view of it,
+   * valid until the next call with the same scratch; it is grown when too small.
+   */
+  scratch?: { X?: Float64Array };
 }
 
 export interface ModelMatrix {
@@ -205,6 +211,32 @@ function hasColumns(spec: ModelSpec, chunk: Chunk, e: import('../expr/ast.js').E
   return walk(e);
 }
 
+// Small monomorphic kernels (kept separate so V8 optimizes each loop on its own).
+function maskNonFinite(d: Float64Array, ok: Uint8Array): void {
+  for (let i = 0; i < ok.length; i++) if (!Number.isFinite(d[i]!)) ok[i] = 0;
+}
+function maskNegative(d: Int32Array, ok: Uint8Array): void {
+  for (let i = 0; i < ok.length; i++) if (d[i]! < 0) ok[i] = 0;
+}
+function gather(d: Float64Array, rows: Int32Array | null, out: Float64Array): void {
+  if (rows === null) out.set(d.subarray(0, out.length));
+  else for (let k = 0; k < out.length; k++) out[k] = d[rows[k]!]!;
+}
+function mulGather(out: Float64Array, d: Float64Array, rows: Int32Array | null): void {
+  if (rows === null) for (let k = 0; k < out.length; k++) out[k]! *= d[k]!;
+  else for (let k = 0; k < out.length; k++) out[k]! *= d[rows[k]!]!;
+}
+function addScaled(out: Int32Array, codes: Int32Array, stride: number): void {
+  for (let i = 0; i < out.length; i++) out[i]! += codes[i]! * stride;
+}
+/** X[map[combo[r]] * m + k] = w[k] (or 1) for each kept row k = r's position. */
+function scatter(X: Float64Array, m: number, map: Int32Array, combo: Int32Array, rows: Int32Array | null, w: Float64Array | null): void {
+  for (let k = 0; k < m; k++) {
+    const c = map[combo[rows === null ? k : rows[k]!]!]!;
+    if (c >= 0) X[c * m + k] = w === null ? 1 : w[k]!;
+  }
+}
+
 /** Builds X (column-major), y, offset for one chunk; rows with missing values are dropped. */
 export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions = {}): ModelMatrix {
   const check = opts.checkFactorLevels ?? true;
@@ -226,83 +258,73 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
   // row mask
   const ok = new Uint8Array(n).fill(1);
   for (const e of vals) {
-    const d = e.d;
-    if (e.kind === 'numeric') {
-      const f = d as Float64Array;
-      for (let i = 0; i < n; i++) if (!Number.isFinite(f[i]!)) ok[i] = 0;
-    } else {
-      const c = d as Int32Array;
-      for (let i = 0; i < n; i++) if (c[i]! < 0) ok[i] = 0;
-    }
+    if (e.kind === 'numeric') maskNonFinite(e.d, ok);
+    else maskNegative(e.d, ok);
   }
-  if (y0) for (let i = 0; i < n; i++) if (!Number.isFinite(y0[i]!)) ok[i] = 0;
-  if (off0) for (let i = 0; i < n; i++) if (!Number.isFinite(off0[i]!)) ok[i] = 0;
+  if (y0) maskNonFinite(y0, ok);
+  if (off0) maskNonFinite(off0, ok);
   let m = 0;
   for (let i = 0; i < n; i++) m += ok[i]!;
   const rowIndex = new Int32Array(m);
   for (let i = 0, k = 0; i < n; i++) if (ok[i]) rowIndex[k++] = i;
-  const all = m === n;
+  const rows = m === n ? null : rowIndex;
   const p = spec.p;
-  const X = new Float64Array(m * p);
+  let X: Float64Array;
+  if (opts.scratch) {
+    if (!opts.scratch.X || opts.scratch.X.length < m * p) opts.scratch.X = new Float64Array(m * p);
+    X = opts.scratch.X.subarray(0, m * p);
+    X.fill(0);
+  } else X = new Float64Array(m * p);
   // X column of every coefficient slot (-1 = dropped)
   const xcol = new Int32Array(spec.columns.length);
   for (let j = 0, c = 0; j < spec.columns.length; j++) xcol[j] = spec.columns[j]!.dropped ? -1 : c++;
   if (spec.intercept) X.fill(1, 0, m);
-  const prod = new Float64Array(m);
+  let prod: Float64Array | null = null;
   for (const t of spec.terms) {
-    // product of numeric variables
-    prod.fill(1);
+    const nums: Float64Array[] = [];
     const facs: Int32Array[] = [];
     const sizes: number[] = [];
     for (const v of t.vars) {
       const e = vals[v]!;
-      if (e.kind === 'numeric') {
-        const d = e.d;
-        if (all) for (let k = 0; k < m; k++) prod[k] *= d[k]!;
-        else for (let k = 0; k < m; k++) prod[k] *= d[rowIndex[k]!]!;
-      } else {
+      if (e.kind === 'numeric') nums.push(e.d);
+      else {
         facs.push(e.d);
         sizes.push(spec.variables[v]!.levels!.length);
       }
     }
+    // product of the numeric variables (null = all ones)
+    let w: Float64Array | null = null;
+    if (facs.length === 0 && nums.length === 1) {
+      gather(nums[0]!, rows, X.subarray(xcol[t.start]! * m, xcol[t.start]! * m + m));
+      continue;
+    }
+    if (nums.length > 0) {
+      prod ??= new Float64Array(m);
+      gather(nums[0]!, rows, prod);
+      for (let q = 1; q < nums.length; q++) mulGather(prod, nums[q]!, rows);
+      w = prod;
+    }
     if (facs.length === 0) {
-      const c = xcol[t.start]!;
-      X.set(prod, c * m);
+      X.set(w!, xcol[t.start]! * m);
       continue;
     }
     const map = xcol.subarray(t.start, t.start + t.size);
-    if (facs.length === 1) {
-      const f = facs[0]!;
-      for (let k = 0; k < m; k++) {
-        const c = map[f[all ? k : rowIndex[k]!]!]!;
-        if (c >= 0) X[c * m + k] = prod[k]!;
+    let combo: Int32Array;
+    if (facs.length === 1) combo = facs[0]!;
+    else {
+      combo = new Int32Array(n);
+      let stride = 1;
+      for (let j = 0; j < facs.length; j++) {
+        addScaled(combo, facs[j]!, stride);
+        stride *= sizes[j]!;
       }
-      continue;
     }
-    const strides: number[] = [];
-    let s = 1;
-    for (const z of sizes) {
-      strides.push(s);
-      s *= z;
-    }
-    for (let k = 0; k < m; k++) {
-      const r = all ? k : rowIndex[k]!;
-      let combo = 0;
-      for (let j = 0; j < facs.length; j++) combo += facs[j]![r]! * strides[j]!;
-      const c = map[combo]!;
-      if (c >= 0) X[c * m + k] = prod[k]!;
-    }
+    scatter(X, m, map, combo, rows, w);
   }
   let y: Float64Array | null = null;
-  if (y0) {
-    y = new Float64Array(m);
-    for (let k = 0; k < m; k++) y[k] = y0[all ? k : rowIndex[k]!]!;
-  }
+  if (y0) gather(y0, rows, (y = new Float64Array(m)));
   let offset: Float64Array | null = null;
-  if (off0) {
-    offset = new Float64Array(m);
-    for (let k = 0; k < m; k++) offset[k] = off0[all ? k : rowIndex[k]!]!;
-  }
+  if (off0) gather(off0, rows, (offset = new Float64Array(m)));
   return { n: m, p, X, y, offset, rowIndex, nMissing: n - m };
 }
 

@@ -209,6 +209,16 @@ describe('createModelSpec + buildModelMatrix vs R model.matrix', () => {
     }
   });
 
+  it('reuses a scratch buffer across chunks with identical results', async () => {
+    const spec = await createModelSpec('y ~ f*x + g', source);
+    const scratch = {};
+    for await (const ch of source.chunks({ rowsPerRead: 6 })) {
+      const a = buildModelMatrix(spec, ch);
+      const b = buildModelMatrix(spec, ch, { scratch });
+      expect(Array.from(b.X)).toEqual(Array.from(a.X));
+    }
+  });
+
   it('drops rows with non-finite values and works through withTransforms', async () => {
     const src = withTransforms(new RxMemoryData({ y: [1, 2, 3, 4], x: [1, 0, -1, 2] }), { transforms: { lx: 'log(x)' }, rowSelection: 'y < 4' });
     const spec = await createModelSpec('y ~ lx + I(1/x)', src);
