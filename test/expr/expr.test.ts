@@ -223,6 +223,12 @@ describe('evalExpr', () => {
     expect(values(evalExpr('x * pi', ch))).toEqual([Math.PI, 2 * Math.PI, 3 * Math.PI]);
   });
 
+  it('reads columns named like keywords when backquoted', async () => {
+    const ch = await chunkOf({ TRUE: [1, 2], if: [3, 4], 'a-b': [5, 6] });
+    expect(values(evalExpr('`TRUE` + `if` * `a-b`', ch))).toEqual([16, 26]);
+    expect(() => parseExpr('if + 1')).toThrow(/"if" is not supported/);
+  });
+
   it('reports evaluation errors with the expression and position', async () => {
     const ch = await chunkOf({ x: [1, 2], f: ['a', 'b'] });
     const err = (text: string): RxError => {

@@ -236,6 +236,34 @@ describe('createModelSpec + buildModelMatrix vs R model.matrix', () => {
     await expect(createModelSpec('y ~ F(s)', source)).rejects.toThrow(/F\(\) needs a numeric argument/);
   });
 
+  it('uses low/high from the schema for F(), and codes factor and logical responses', async () => {
+    const base = new RxMemoryData({ k: [2.5, 3.9, 7, 4.2], ok: [true, false, true, null], f: ['no', 'yes', 'yes', 'no'] });
+    const withRange: DataSource = {
+      kind: 'memory',
+      schema: async () => {
+        const s = await base.schema();
+        return { ...s, columns: s.columns.map((c) => (c.name === 'k' ? { ...c, low: 2, high: 5 } : c)) };
+      },
+      chunks: (o) => base.chunks(o),
+    };
+    const spec = await createModelSpec('f ~ F(k)', withRange);
+    expect(spec.variables[0]!.levels).toEqual(['2', '3', '4', '5']);
+    expect(spec.response).toMatchObject({ kind: 'factor', levels: ['no', 'yes'] });
+    for await (const ch of withRange.chunks()) {
+      // 7 is outside [2, 5]: an error by default, a missing row with checkFactorLevels: false
+      expect(() => buildModelMatrix(spec, ch)).toThrow(/level "7"/);
+      const mm = buildModelMatrix(spec, ch, { checkFactorLevels: false });
+      expect(Array.from(mm.rowIndex)).toEqual([0, 1, 3]);
+      expect(Array.from(mm.y!)).toEqual([0, 1, 0]); // codes of the response levels
+      // columns: (Intercept), F_k=2, F_k=3, F_k=4 (F_k=5 is the dropped reference)
+      expect(spec.coefNames).toEqual(['(Intercept)', 'F_k=2', 'F_k=3', 'F_k=4']);
+      expect(Array.from(mm.X)).toEqual([1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    }
+    const lg = await createModelSpec('ok ~ k', base);
+    expect(lg.response!.kind).toBe('logical');
+    for await (const ch of base.chunks()) expect(Array.from(buildModelMatrix(lg, ch).y!)).toEqual([1, 0, 1]);
+  });
+
   it('exposes raw predictors for trees', async () => {
     const spec = await createModelSpec('y ~ x + f + log(z)', source);
     const mv = modelVariables(spec);
