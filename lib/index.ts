@@ -34,3 +34,11 @@ export type { RxLinModOptions, RxGlmOptions, RxPredictOptions, FamilySpec, Famil
 export { pnorm, qnorm, pt, qt, pf, qf, pchisq, qchisq, pbeta, pgamma, lgamma, lbeta } from './stats/distributions.js';
 export { rxDTree, rxPrune, rxVarImpPlot, rxDForest, rxBTrees, rxFastTrees, rxFastForest, rxPredictTrees, RxTreeModel, dtreeFrame, dtreeToString, dtreeImportance } from './trees/index.js';
 export type { DTreeOptions, CpRow, DTreeFrameRow, FastTreesOptions, BTreesOptions, DForestOptions, TreePredictOptions, PredictionTable, TreeModelKind, TreeTask } from './trees/index.js';
+export { RxMemoryData } from './data/memory.js';
+export type { MemoryTableInput, RxMemoryDataOptions } from './data/memory.js';
+export { resolveSource } from './data/resolve.js';
+export { RxXdfData } from './data/xdf.js';
+export type { RxXdfDataOptions } from './data/xdf.js';
+export { RxParquetData } from './data/parquet.js';
+export { RxArrowTableData, chunkToRecordBatch, chunkToTable, recordBatchToChunk } from './data/arrow.js';
+export * from './etl/index.js';
