@@ -45,6 +45,8 @@ export interface SqlPassContext {
   expr(e: unknown): string;
   /** The dialect's double-precision type name (for CAST). */
   readonly double: string;
+  /** Predicate: the SQL value is present (not NULL and, for floating point, not NaN). */
+  valid(sqlValue: string): string;
 }
 
 export interface SqlPass<State> {
@@ -55,13 +57,34 @@ export interface SqlPass<State> {
 
 const registry = new Map<string, AccumulatorDef<any, any, any>>();
 
-export function registerAccumulator<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>): AccumulatorDef<Spec, State, Result> {
+const definedIn = new Map<string, string>();
+
+/** File of the module calling registerAccumulator (from the stack; undefined when unknown). */
+function callerModule(): string | undefined {
+  // Frames: [0] "Error", [1] callerModule, [2] registerAccumulator, [3] the registering module.
+  const line = new Error().stack?.split('\n')[3];
+  const m = line ? /((?:file:\/\/)?\/[^():\s]+\.(?:m?js|ts)):\d+:\d+\)?\s*$/.exec(line) : null;
+  return m?.[1];
+}
+
+/**
+ * Registers an accumulator under def.name. `moduleUrl` (default: the calling module, found
+ * from the stack) tells worker-thread contexts which module to import to rebuild it.
+ */
+export function registerAccumulator<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, moduleUrl?: string): AccumulatorDef<Spec, State, Result> {
   registry.set(def.name, def as AccumulatorDef<any, any, any>);
+  const where = moduleUrl ?? callerModule();
+  if (where) definedIn.set(def.name, where);
   return def;
 }
 
 export function getAccumulator(name: string): AccumulatorDef<any, any, any> | undefined {
   return registry.get(name);
+}
+
+/** The module (file URL or path, as seen by this thread) that registered accumulator `name`. */
+export function accumulatorModule(name: string): string | undefined {
+  return definedIn.get(name);
 }
 
 export function registeredAccumulators(): string[] {

@@ -26,13 +26,24 @@ export function duck(): Promise<DuckModule> {
 
 export const duckQuoteIdent = duckdbDialect.quoteIdent;
 
-export async function duckInstance(path: string): Promise<DuckDBInstance> {
-  const d = await duck();
-  try {
-    return await d.DuckDBInstance.fromCache(path);
-  } catch (e) {
-    throw new RxError('RX_DATA_SOURCE', `Cannot open DuckDB database ${path}: ${(e as Error).message}`, { file: path, cause: e });
+const instances = new Map<string, Promise<DuckDBInstance>>();
+
+/**
+ * The process-wide DuckDB instance for `path` (':memory:' included: every source, context
+ * and object store naming the same path sees the same database).
+ */
+export function duckInstance(path: string): Promise<DuckDBInstance> {
+  let p = instances.get(path);
+  if (!p) {
+    p = duck()
+      .then((d) => d.DuckDBInstance.create(path))
+      .catch((e) => {
+        instances.delete(path);
+        throw new RxError('RX_DATA_SOURCE', `Cannot open DuckDB database ${path}: ${(e as Error).message}`, { file: path, cause: e });
+      });
+    instances.set(path, p);
   }
+  return p;
 }
 
 export function duckError(e: unknown, what: string): RxError {
