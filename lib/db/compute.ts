@@ -141,7 +141,13 @@ abstract class InDatabaseContext implements ComputeContext {
       }
       opts.progress.startPass(pass);
       const rowsPerShard: number[] = [];
-      const counted: SqlPass<State> = { sql: plan.sql, toState: (rows) => (rowsPerShard.push(rows.length), plan!.toState(rows)) };
+      const counted: SqlPass<State> = {
+        sql: plan.sql,
+        toState: (rows) => {
+          rowsPerShard.push(rows.length);
+          return plan!.toState(rows);
+        },
+      };
       const states = await this.execute(counted, ctx.params, view.base);
       this.queries.push({ accumulator: def.name, pass, sql: plan.sql, rowsPerShard });
       let state = states[0] as State;
