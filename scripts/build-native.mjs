@@ -3,7 +3,11 @@
 //   node scripts/build-native.mjs              -> build/Release/rxscale.node (incremental)
 //   node scripts/build-native.mjs --prebuild   -> prebuilds/<platform>-<arch>/rxscale.node
 //                                                 (OpenBLAS linked statically)
-//   RXSCALE_SANITIZE=address,undefined node scripts/build-native.mjs --out build-asan
+//   RXSCALE_SANITIZE=address,undefined node scripts/build-native.mjs
+//                                              -> build-asan/Release/rxscale.node (ASan + UBSan;
+//                                                 how to run tests under it: test/native/README.md)
+//   RXSCALE_BLAS=builtin node scripts/build-native.mjs --out build-builtin
+//                                              -> portable kernels, no BLAS (also: mkl | openblas)
 // Concurrent invocations are serialised with a lock file so parallel builds never
 // corrupt one build tree.
 import { spawnSync } from 'node:child_process';
