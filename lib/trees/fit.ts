@@ -55,6 +55,8 @@ export interface FastTreesOptions {
   trainThreads?: number;
   maxDepth?: number;
   l2Regularization?: number;
+  /** minimum sum of hessians per leaf (default 1e-3) */
+  minChildWeight?: number;
   weights?: string;
   rowsPerRead?: number;
 }
@@ -76,6 +78,7 @@ async function boost(
     mTry: number;
     seed: number;
     lambda: number;
+    minHess?: number;
     init?: number[];
     unbalanced?: boolean;
   },
@@ -106,7 +109,7 @@ async function boost(
     minLeaf: prm.minLeaf,
     minSplit: 2 * prm.minLeaf,
     lambda: prm.lambda,
-    minHess: 1e-3,
+    minHess: prm.minHess ?? 1e-3,
     mTry: prm.mTry,
     featureFraction: prm.featureFraction,
     ...(prm.init ? { init: Float64Array.from(prm.init) } : {}),
@@ -159,6 +162,7 @@ export async function rxFastTrees(formula: string, data: unknown, options: FastT
       mTry,
       seed,
       lambda: options.l2Regularization ?? 0,
+      ...(options.minChildWeight !== undefined ? { minHess: expectNumber(options.minChildWeight, 'minChildWeight', { min: 0 }) } : {}),
       unbalanced,
     }, { method, numTrees, numLeaves, learningRate, minSplit, exampleFraction, featureFraction, splitFraction, numBins, randomSeed: seed, unbalancedSets: unbalanced })
   );
@@ -178,6 +182,8 @@ export interface BTreesOptions {
   maxNumBins?: number;
   maxLeaves?: number;
   lambda?: number;
+  /** minimum sum of hessians per leaf (default 1e-3) */
+  minChildWeight?: number;
   weights?: string;
   rowsPerRead?: number;
 }
@@ -217,6 +223,7 @@ export async function rxBTrees(formula: string, data: unknown, options: BTreesOp
     mTry,
     seed,
     lambda: options.lambda ?? 0,
+    ...(options.minChildWeight !== undefined ? { minHess: expectNumber(options.minChildWeight, 'minChildWeight', { min: 0 }) } : {}),
     ...(init ? { init } : {}),
   }, { lossFunction: loss, learningRate, nTree, maxDepth, sampRate, mTry, seed, minBucket, maxNumBins, ...(init ? { initPred: init } : {}) });
 }
@@ -257,7 +264,7 @@ async function forest(kind: 'rxDForest' | 'rxFastForest', formula: string, data:
   checkRows(pd, kind);
   let method = o.method ?? (pd.response.type === 'factor' ? 'class' : 'anova');
   method = expectOneOf(method, ['class', 'anova'] as const, 'method');
-  if (kind === 'rxFastForest' && pd.response.type !== 'factor' && method === 'class') binaryLabels(pd, kind);
+  if (kind === 'rxFastForest' && method === 'class') binaryLabels(pd, kind);
   if (method === 'class' && pd.response.type !== 'factor') throw new RxError('RX_ARG', `${kind}: method 'class' needs a factor response`, { column: pd.response.name });
   if (method === 'anova' && pd.response.type === 'factor') throw new RxError('RX_ARG', `${kind}: method 'anova' needs a numeric response`, { column: pd.response.name });
   const nc = method === 'class' ? classes(pd, kind) : 1;
@@ -344,9 +351,11 @@ export function rxDForest(formula: string, data: unknown, options: DForestOption
 export function rxFastForest(
   formula: string,
   data: unknown,
-  options: DForestOptions & { numTrees?: number; numLeaves?: number; method?: 'class' | 'anova'; randomSeed?: number } = {},
+  options: Omit<DForestOptions, 'method'> & { numTrees?: number; numLeaves?: number; method?: 'binary' | 'regression'; randomSeed?: number } = {},
 ): Promise<RxTreeModel> {
-  const o: DForestOptions = { ...options };
+  const { method: fm, ...rest } = options;
+  const o: DForestOptions = { ...rest };
+  o.method = expectOneOf(fm ?? 'binary', ['binary', 'regression'] as const, 'method') === 'binary' ? 'class' : 'anova';
   if (options.numTrees !== undefined) o.nTree = options.numTrees;
   if (options.randomSeed !== undefined) o.seed = options.randomSeed;
   o.maxLeaves = options.numLeaves ?? 20;
