@@ -517,7 +517,8 @@ function evalNode(ctx: Ctx, node: ExprNode): Val {
       const op = node.op;
       if (op === '~') return fail(ctx, node, 'a formula (~) is not an expression');
       if (op === ':') return fail(ctx, node, 'the ":" sequence operator is only allowed inside c(), %in% and levels/labels/breaks');
-      if (op === '%in%') return inOp(ctx, node, evalNode(ctx, node.left), evalVector(ctx, node.right));
+      // the set must be constant: a column on the right would depend on the chunking
+      if (op === '%in%') return inOp(ctx, node, evalNode(ctx, node.left), constScalar(ctx, node.right));
       const a = evalNode(ctx, node.left);
       const b = evalNode(ctx, node.right);
       if (op in ARITH) return arith(ctx, node, op, a, b);

@@ -251,6 +251,7 @@ describe('evalExpr', () => {
     expect(err('frobnicate(x)').message).toMatch(/unknown function "frobnicate\(\)"/);
     expect(err('x + c(1, 2)').message).toMatch(/c\(\) makes a vector/);
     expect(err('round(x, digits = x)').message).toMatch(/must be a constant/);
+    expect(err('x %in% f').message).toMatch(/must be a constant/);
     expect(err('cut(x, 3)').message).toMatch(/vector of break points/);
     expect(err('factor(x, levels = c("a"), labels = c("p", "q"))').message).toMatch(/labels has 2 values/);
     expect(err('log(y = x)').message).toMatch(/unknown argument "y"/);
