@@ -274,7 +274,9 @@ class TransformedSource implements DataSource {
         if (!c) throw new RxError('RX_SCHEMA', `Column "${n}" is missing after transformFunc`, { column: n });
         columns[n] = c;
       }
-      const out: Chunk = { numRows: chunk.numRows, startRow: emitted, names: [...names], columns };
+      // unfiltered: rows keep their source positions; filtered: positions in the filtered rows
+      const filtered = this.selection !== undefined || this.opts.transformFunc !== undefined;
+      const out: Chunk = { numRows: chunk.numRows, startRow: filtered ? emitted : ch.startRow, names: [...names], columns };
       emitted += chunk.numRows;
       if (out.numRows > 0 || keepEmpty) yield out;
     }

@@ -212,8 +212,9 @@ describe('createModelSpec + buildModelMatrix vs R model.matrix', () => {
   it('reuses a scratch buffer across chunks with identical results', async () => {
     const spec = await createModelSpec('y ~ f*x + g', source);
     const scratch = {};
+    const cloned = structuredClone(spec); // what a worker thread receives
     for await (const ch of source.chunks({ rowsPerRead: 6 })) {
-      const a = buildModelMatrix(spec, ch);
+      const a = buildModelMatrix(cloned, ch);
       const b = buildModelMatrix(spec, ch, { scratch });
       expect(Array.from(b.X)).toEqual(Array.from(a.X));
     }
