@@ -50,7 +50,7 @@ export const linePlotAccumulator: AccumulatorDef<LineSpec, LineState, LineState>
       st.y[j]!.push(numericOf(chunk, y, y).slice());
     });
     codes.forEach((c, f) => {
-      st.codes[f]!.push(c);
+      st.codes[f]!.push(c.slice());
     });
     return st;
   },

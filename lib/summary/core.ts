@@ -55,7 +55,8 @@ export function numericOf(chunk: Chunk, name: string, term: string): Float64Arra
     });
   }
   const n = chunk.numRows;
-  if (col.type === 'float64' && !col.valid) return col.data as Float64Array;
+  // float64 columns hold NaN at every missing position (data contract), so no copy is needed
+  if (col.type === 'float64') return col.data as Float64Array;
   const src = col.data as ArrayLike<number>;
   const out = new Float64Array(n);
   const valid = col.valid;
@@ -95,7 +96,10 @@ export function newTrack(v: SVar, info: ColumnInfo, range?: { low: number; high:
   throw new RxError('RX_FORMULA', `Variable "${v.name}" is ${info.type}; use F(${v.name}) to treat it as a factor`, { column: v.name, text: v.label });
 }
 
-/** Codes (0-based, -1 = missing/out of range) of the factor for each row; appends new levels to `track`. */
+/**
+ * Codes (0-based, -1 = missing/out of range) of the factor for each row; appends new levels
+ * to `track`. The result may be the column's own array: treat it as read-only.
+ */
 export function codesOf(chunk: Chunk, track: FactorTrack, term: string): Int32Array {
   const col = chunkColumn(chunk, track.name, term);
   const n = chunk.numRows;
@@ -124,7 +128,8 @@ export function codesOf(chunk: Chunk, track: FactorTrack, term: string): Int32Ar
     const codes = col.data as Int32Array;
     if (same) {
       for (let k = track.levels.length; k < lv.length; k++) track.levels.push(lv[k]!);
-      for (let i = 0; i < n; i++) out[i] = valid && valid[i] === 0 ? -1 : codes[i]!;
+      if (!valid) return codes; // read-only view: callers never write into codes
+      for (let i = 0; i < n; i++) out[i] = valid[i] === 0 ? -1 : codes[i]!;
       return out;
     }
     const index = new Map(track.levels.map((l, k) => [l, k]));
@@ -170,8 +175,12 @@ export function gridSize(dims: number[]): number {
   return s;
 }
 
-/** Cell index per row (-1 where any factor is missing). */
+/**
+ * Cell index per row (-1 where any factor is missing). With one factor this is the codes
+ * array itself: treat the result as read-only (copy before writing).
+ */
 export function cellIndex(codes: Int32Array[], dims: number[], n: number): Int32Array {
+  if (codes.length === 1) return codes[0]!;
   const out = new Int32Array(n);
   if (codes.length === 0) return out;
   out.set(codes[0]!);
@@ -319,6 +328,10 @@ export function accumulateMoments(
 ): void {
   const n = x.length;
   const cells = m.n.length;
+  if (!w && !cell && cells === 1) {
+    accumulateSimple(m, x, missing);
+    return;
+  }
   const bn = new Float64Array(cells);
   const bw = new Float64Array(cells);
   const bs = new Float64Array(cells);
@@ -378,6 +391,51 @@ export function accumulateMoments(
       combineCell(m, c, nb, wb, ks[c]!, mean, m2, bmin[c]!, bmax[c]!);
     }
   }
+}
+
+/** accumulateMoments for one cell, no weights: the same corrected two-pass blocks in tight loops. */
+function accumulateSimple(m: Moments, x: Float64Array, missing: Float64Array | null): void {
+  const n = x.length;
+  let miss = 0;
+  let sh = m.k[0]!;
+  for (let b0 = 0; b0 < n; b0 += BLOCK) {
+    const b1 = Math.min(n, b0 + BLOCK);
+    if (Number.isNaN(sh)) {
+      for (let i = b0; i < b1; i++) {
+        if (!Number.isNaN(x[i]!)) {
+          sh = x[i]!;
+          break;
+        }
+      }
+    }
+    let cnt = 0;
+    let s = 0;
+    let mn = Number.POSITIVE_INFINITY;
+    let mx = Number.NEGATIVE_INFINITY;
+    for (let i = b0; i < b1; i++) {
+      const v = x[i]!;
+      if (Number.isNaN(v)) continue; // missing
+      cnt++;
+      s += v - sh;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    miss += b1 - b0 - cnt;
+    if (cnt === 0) continue;
+    const mean = s / cnt;
+    let ss = 0;
+    let sc = 0;
+    for (let i = b0; i < b1; i++) {
+      const v = x[i]!;
+      if (Number.isNaN(v)) continue;
+      const d = v - sh - mean;
+      ss += d * d;
+      sc += d;
+    }
+    const corr = sc / cnt;
+    combineCell(m, 0, cnt, cnt, sh, mean + corr, Math.max(0, ss - corr * sc), mn, mx);
+  }
+  if (missing) missing[0] = missing[0]! + miss;
 }
 
 /** Weights column (NaN where missing) or null. */

@@ -95,20 +95,38 @@ export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = r
     }
     const codes = st.tracks.map((t, f) => codesOf(chunk, t, spec.factors[f]!.label));
     sync(st);
-    const cell = cellIndex(codes, st.dims, n);
+    let cell = cellIndex(codes, st.dims, n);
+    let owned = codes.length !== 1; // with one factor `cell` is the codes array: copy before writing
     const xs = spec.deps.map((d) => numericOf(chunk, d, d));
     const w = weightsOf(chunk, spec.weights);
-    for (let i = 0; i < n; i++) {
-      let ok = cell[i]! >= 0 && (!w || w[i]! >= 0);
-      for (let j = 0; ok && j < xs.length; j++) if (Number.isNaN(xs[j]![i])) ok = false;
-      if (!ok) {
-        cell[i] = -1;
-        st.missing++;
-        continue;
+    const counts = st.counts;
+    let missing = 0;
+    if (!w && xs.length === 0) {
+      for (let i = 0; i < n; i++) {
+        const c = cell[i]!;
+        if (c < 0) missing++;
+        else counts[c] = counts[c]! + 1;
       }
-      const c = cell[i]!;
-      st.counts[c] = st.counts[c]! + (w ? w[i]! : 1);
+    } else {
+      for (let i = 0; i < n; i++) {
+        let ok = cell[i]! >= 0 && (!w || w[i]! >= 0);
+        for (let j = 0; ok && j < xs.length; j++) if (Number.isNaN(xs[j]![i])) ok = false;
+        if (!ok) {
+          if (cell[i]! >= 0) {
+            if (!owned) {
+              cell = cell.slice();
+              owned = true;
+            }
+            cell[i] = -1;
+          }
+          missing++;
+          continue;
+        }
+        const c = cell[i]!;
+        counts[c] = counts[c]! + (w ? w[i]! : 1);
+      }
     }
+    st.missing += missing;
     for (let j = 0; j < xs.length; j++) accumulateMoments(st.deps[j]!, xs[j]!, w, cell, null);
     return st;
   },

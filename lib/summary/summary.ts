@@ -176,22 +176,36 @@ export const summaryAccumulator: AccumulatorDef<SummarySpec, SummaryState, Summa
         st.missing += miss[0]!;
         return;
       }
-      const cell = cellIndex(codes, st.dims, n);
-      if (keep) for (let i = 0; i < n; i++) if (keep[i]! < 0) cell[i] = -2;
+      let cell = cellIndex(codes, st.dims, n);
+      if (keep) {
+        cell = cell.slice();
+        for (let i = 0; i < n; i++) if (keep[i]! < 0) cell[i] = -2;
+      }
       if (it.kind === 'cat') {
         const counts = st.counts!;
         const rpc = st.rowsPerCell!;
-        for (let i = 0; i < n; i++) {
-          const c = cell[i]!;
-          if (c === -2) continue;
-          const wi = w ? w[i]! : 1;
-          if (!(wi >= 0)) continue;
-          if (c < 0) st.missing++;
-          else {
-            counts[c] = counts[c]! + wi;
-            rpc[c] = rpc[c]! + 1;
+        let missing = 0;
+        if (!w) {
+          for (let i = 0; i < n; i++) {
+            const c = cell[i]!;
+            if (c >= 0) rpc[c] = rpc[c]! + 1;
+            else if (c === -1) missing++;
+          }
+          for (let c = 0; c < counts.length; c++) counts[c] = rpc[c]!;
+        } else {
+          for (let i = 0; i < n; i++) {
+            const c = cell[i]!;
+            if (c === -2) continue;
+            const wi = w[i]!;
+            if (!(wi >= 0)) continue;
+            if (c < 0) missing++;
+            else {
+              counts[c] = counts[c]! + wi;
+              rpc[c] = rpc[c]! + 1;
+            }
           }
         }
+        st.missing += missing;
         return;
       }
       const x = numericOf(chunk, it.x, it.label);
