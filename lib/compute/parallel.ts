@@ -15,8 +15,9 @@
  *
  * Workers run compiled JS (dist/lib/workers/pema-worker.js, found from the package root)
  * and rebuild accumulators by name from the registry (pema.ts): they import every module
- * declared with registerAccumulatorModule(url), then rxscale's public surface
- * (dist/lib/index.js) if the name is still unknown. Spec, schema and state must be
+ * declared with registerAccumulatorModule(url), then the module that registered the name
+ * (recorded by registerAccumulator; lib/x.ts maps to dist/lib/x.js), then rxscale's public
+ * surface (dist/lib/index.js) if the name is still unknown. Spec, schema and state must be
  * structured-cloneable.
  *
  * rxExec / rxExecBy: tasks go to free workers; functions must be module exports
@@ -27,7 +28,8 @@
  * (a fresh pool starts on the next run).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ChunkOptions, DataSource, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
@@ -44,7 +46,7 @@ import {
   type ExecTask,
   isModuleFunction,
 } from './context.js';
-import { type AccumulatorDef, registeredAccumulatorModules } from './pema.js';
+import { type AccumulatorDef, accumulatorModule, registeredAccumulatorModules } from './pema.js';
 import { noProgress } from './progress.js';
 import { cancelledError, runPasses, throwIfAborted } from './sequential.js';
 import { type SerializedError, deserializeError, packChunk } from './transfer.js';
@@ -63,6 +65,23 @@ export function workerEntryPath(): string {
   const p = join(packageRoot(), 'dist', 'lib', 'workers', 'pema-worker.js');
   if (!existsSync(p)) throw new RxError('RX_INTERNAL', `RxLocalParallel needs the compiled worker ${p}: run \`npm run build:ts\``, { file: p });
   return p;
+}
+
+/**
+ * The compiled module a worker imports to rebuild accumulator `name`: the module that
+ * registered it (a lib/*.ts source maps to its dist/lib/*.js), when that file exists.
+ */
+export function workerModuleFor(name: string): string | undefined {
+  const where = accumulatorModule(name);
+  if (!where) return undefined;
+  let path = where.startsWith('file://') ? fileURLToPath(where) : where;
+  if (path.endsWith('.ts')) {
+    const root = packageRoot();
+    const rel = relative(join(root, 'lib'), path);
+    if (rel.startsWith('..') || isAbsolute(rel)) return undefined;
+    path = join(root, 'dist', 'lib', rel.replace(/\.ts$/, '.js'));
+  }
+  return existsSync(path) ? pathToFileURL(path).href : undefined;
 }
 
 type WorkerMsg =
@@ -274,7 +293,8 @@ export class RxLocalParallel implements ComputeContext {
     const body = async (): Promise<State> => {
       const modules = this.allModules();
       try {
-        for (const w of workers) w.postMessage({ t: 'begin', run, name: def.name, spec, schema, modules });
+        const hint = workerModuleFor(def.name);
+        for (const w of workers) w.postMessage({ t: 'begin', run, name: def.name, spec, schema, modules, hint });
       } catch (e) {
         throw new RxError('RX_INTERNAL', `The spec of accumulator "${def.name}" cannot be sent to worker threads (spec and schema must be structured-cloneable): ${(e as Error).message}`, { cause: e });
       }

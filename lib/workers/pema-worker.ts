@@ -4,7 +4,7 @@
  * processes its chunks in chunk-index order and its state is deterministic.
  *
  * main -> worker                                   worker -> main
- *   { t: 'begin', run, name, spec, schema, modules }   (nothing; errors as 'error')
+ *   { t: 'begin', run, name, spec, schema, modules, hint }  (nothing; errors as 'error')
  *   { t: 'chunk', run, chunk }                          { t: 'done', run, rows, ms }
  *   { t: 'end', run }                                   { t: 'state', run, state }  (buffers transferred)
  *   { t: 'task', id, fn, args, table?, modules }        { t: 'task', id, outcome }
@@ -36,8 +36,17 @@ async function importModules(modules: string[]): Promise<void> {
   }
 }
 
-async function lookup(name: string): Promise<AccumulatorDef<any, any, any>> {
+async function lookup(name: string, hint: string | undefined): Promise<AccumulatorDef<any, any, any>> {
   let def = getAccumulator(name);
+  if (!def && hint && !imported.has(hint)) {
+    imported.add(hint);
+    try {
+      await import(hint);
+    } catch {
+      /* a stale hint: fall back to the public surface below */
+    }
+    def = getAccumulator(name);
+  }
   if (!def && !surfaceLoaded) {
     surfaceLoaded = true;
     await import(new URL('../index.js', import.meta.url).href);
@@ -59,7 +68,7 @@ interface RunState {
 const runs = new Map<number, RunState>();
 
 type Msg =
-  | { t: 'begin'; run: number; name: string; spec: unknown; schema: Schema; modules: string[] }
+  | { t: 'begin'; run: number; name: string; spec: unknown; schema: Schema; modules: string[]; hint?: string }
   | { t: 'chunk'; run: number; chunk: Chunk }
   | { t: 'end'; run: number }
   | { t: 'abort'; run: number }
@@ -72,7 +81,7 @@ async function handle(msg: Msg): Promise<void> {
       runs.set(msg.run, rs);
       try {
         await importModules(msg.modules);
-        rs.def = await lookup(msg.name);
+        rs.def = await lookup(msg.name, msg.hint);
       } catch (e) {
         rs.failed = true;
         port.postMessage({ t: 'error', run: msg.run, error: serializeError(e) });

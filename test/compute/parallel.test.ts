@@ -1,5 +1,6 @@
 // RxLocalParallel: the PEMA contract across worker threads. Accumulators under test live
 // in fixtures/accumulators.mjs (plain JS, because workers import compiled code).
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAccumulator } from '../../lib/compute/run.js';
 import { RxLocalSeq } from '../../lib/compute/context.js';
@@ -243,6 +244,23 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
     await runAccumulator(acc.moments, { cols: ['x'] }, src, { computeContext: par, reportProgress: 0 });
     expect(seen).toEqual([1, 1, 1]);
     expect(info.rxNativeInfo().threads).toBe(2);
+  });
+});
+
+describe('finding accumulator modules for workers', () => {
+  it('records the registering module and maps lib/*.ts sources to dist/lib/*.js', async () => {
+    const { registerAccumulator, accumulatorModule } = await import('../../lib/compute/pema.js');
+    const { workerModuleFor } = await import('../../lib/compute/parallel.js');
+    const { packageRoot } = await import('../../lib/native/loader.js');
+    const def = { ...acc.moments, name: 'test.hinted' };
+    // Registered from this test file (not under lib/): recorded, but no compiled twin.
+    registerAccumulator(def);
+    expect(accumulatorModule('test.hinted')).toMatch(/test\/compute\/parallel\.test\.ts$/);
+    expect(workerModuleFor('test.hinted')).toBeUndefined();
+    registerAccumulator(def, `${packageRoot()}/lib/compute/progress.ts`);
+    expect(workerModuleFor('test.hinted')).toBe(pathToFileURL(`${packageRoot()}/dist/lib/compute/progress.js`).href);
+    registerAccumulator(def, fixtureUrl);
+    expect(workerModuleFor('test.hinted')).toBe(fixtureUrl);
   });
 });
 
