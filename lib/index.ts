@@ -25,6 +25,8 @@ export { ProgressReporter, formatProgressBar } from './compute/progress.js';
 export type { ProgressLevel, ProgressSink, ProgressStream } from './compute/progress.js';
 export { parseExpr, deparse, evalExpr, evalSelection, exprColumns, inferExprType, withTransforms } from './expr/index.js';
 export type { ExprNode, EvalEnv, InferredType, TransformOptions } from './expr/index.js';
+export { toSql, toSqlPredicate } from './expr/index.js';
+export type { SqlDialect, SqlResult, ToSqlOptions } from './expr/index.js';
 export * from './summary/index.js';
 export { parseFormula, createModelSpec, buildModelMatrix, buildPredictorColumns, modelVariables, termLabels } from './formula/index.js';
 export type { Formula, ModelSpec, ModelSpecOptions, ModelMatrix, PredictorColumns, CoefficientSpec, VariableSpec, TermSpec } from './formula/index.js';
