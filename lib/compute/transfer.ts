@@ -5,7 +5,8 @@
  *    says it owns its buffers (`chunk.owned === true`) and the view spans its whole buffer;
  *    otherwise the exact slice is copied first (a structured clone of a subarray view would
  *    copy the WHOLE underlying buffer, e.g. all of an in-memory column for every chunk).
- *  - collectTransferables: the ArrayBuffers inside a state/result (sender gives them up).
+ *  - States and task results travel back by structured clone (copied): they may share
+ *    buffers with data the worker keeps, so they are never detached.
  *  - serializeError / deserializeError: RxError code, message and location survive.
  */
 import type { Chunk, Column } from '../data/types.js';
@@ -42,44 +43,6 @@ export function packChunk(chunk: Chunk): { chunk: Chunk; transfer: ArrayBuffer[]
     columns[name] = out;
   }
   return { chunk: { numRows: chunk.numRows, startRow: chunk.startRow, names: chunk.names, columns }, transfer: [...transfer] };
-}
-
-/** Every transferable ArrayBuffer reachable through plain objects, arrays, Maps and typed arrays. */
-export function collectTransferables(x: unknown): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  const seen = new Set<object>();
-  const walk = (v: unknown, depth: number) => {
-    if (typeof v !== 'object' || v === null || depth > 64 || seen.has(v)) return;
-    seen.add(v);
-    if (ArrayBuffer.isView(v)) {
-      if (isTransferable(v.buffer) && v.buffer.byteLength > 0) out.add(v.buffer);
-      return;
-    }
-    if (v instanceof ArrayBuffer) {
-      if (v.byteLength > 0) out.add(v);
-      return;
-    }
-    if (Array.isArray(v)) {
-      for (const e of v) walk(e, depth + 1);
-      return;
-    }
-    if (v instanceof Map) {
-      for (const [k, e] of v) {
-        walk(k, depth + 1);
-        walk(e, depth + 1);
-      }
-      return;
-    }
-    if (v instanceof Set) {
-      for (const e of v) walk(e, depth + 1);
-      return;
-    }
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return;
-    for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k], depth + 1);
-  };
-  walk(x, 0);
-  return [...out];
 }
 
 export interface SerializedError {

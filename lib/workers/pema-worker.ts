@@ -6,7 +6,7 @@
  * main -> worker                                   worker -> main
  *   { t: 'begin', run, name, spec, schema, modules, hint }  (nothing; errors as 'error')
  *   { t: 'chunk', run, chunk }                          { t: 'done', run, rows, ms }
- *   { t: 'end', run }                                   { t: 'state', run, state }  (buffers transferred)
+ *   { t: 'end', run }                                   { t: 'state', run, state }  (copied)
  *   { t: 'task', id, fn, args, table?, modules }        { t: 'task', id, outcome }
  *   any failure in a run                                { t: 'error', run, error }
  */
@@ -15,7 +15,7 @@ import type { Chunk, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { type ExecTask, moduleUrl, runTaskHere } from '../compute/context.js';
 import { type AccumulatorDef, getAccumulator } from '../compute/pema.js';
-import { collectTransferables, serializeError } from '../compute/transfer.js';
+import { serializeError } from '../compute/transfer.js';
 
 if (!parentPort) throw new Error('pema-worker must run in a worker thread');
 const port = parentPort;
@@ -112,7 +112,9 @@ async function handle(msg: Msg): Promise<void> {
       if (!rs || rs.failed) return;
       const state = rs.started ? rs.state : undefined;
       try {
-        port.postMessage({ t: 'state', run: msg.run, state }, collectTransferables(state));
+        // Copied, not transferred: a state may share buffers with module-level data that
+        // later runs in this worker still need (detaching them would corrupt those runs).
+        port.postMessage({ t: 'state', run: msg.run, state });
       } catch (e) {
         port.postMessage({ t: 'error', run: msg.run, error: serializeError(new RxError('RX_INTERNAL', `Accumulator "${rs.def.name}" state cannot be sent between threads (it must be structured-cloneable): ${(e as Error).message}`)) });
       }
@@ -134,7 +136,7 @@ async function handle(msg: Msg): Promise<void> {
       }
       if (outcome.status === 'OK') {
         try {
-          port.postMessage({ t: 'task', id: msg.id, outcome }, collectTransferables(outcome.result));
+          port.postMessage({ t: 'task', id: msg.id, outcome });
         } catch (e) {
           port.postMessage({ t: 'task', id: msg.id, outcome: { status: 'Error', error: serializeError(new RxError('RX_ARG', `The task result cannot be sent between threads (it must be structured-cloneable): ${(e as Error).message}`)) } });
         }

@@ -176,6 +176,35 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
     expect(sent.every((a) => a.byteLength === 0)).toBe(true);
   });
 
+  it('handles factor levels that grow chunk by chunk (prefix rule) and string columns', async () => {
+    const levelSource = (): DataSource => ({
+      kind: 'test',
+      async schema(): Promise<Schema> {
+        return { columns: [{ name: 'f', type: 'factor' }, { name: 's', type: 'string' }] };
+      },
+      async *chunks(): AsyncIterable<Chunk> {
+        const r = rng(21);
+        const levels: string[] = [];
+        for (let k = 0; k < 12; k++) {
+          levels.push(`L${k}`);
+          const lv = [...levels]; // each chunk's levels extend the previous chunk's
+          const n = 5 + k * 3;
+          const codes = Int32Array.from({ length: n }, () => Math.floor(r() * lv.length));
+          const valid = Uint8Array.from({ length: n }, (_, i) => (i % 9 === 4 ? 0 : 1));
+          const str = Array.from({ length: n }, (_, i) => (i % 4 === 0 ? null : `s${Math.floor(r() * 3)}`));
+          yield { numRows: n, startRow: 0, names: ['f', 's'], columns: { f: { type: 'factor', data: codes, levels: lv, valid }, s: { type: 'string', data: str } }, owned: true };
+        }
+      },
+    });
+    const o = { reportProgress: 0 as const };
+    for (const col of ['f', 's']) {
+      const a = await runAccumulator(acc.levelCounts, { col }, levelSource(), { ...o, computeContext: seq });
+      const b = await runAccumulator(acc.levelCounts, { col }, levelSource(), { ...o, computeContext: par });
+      expect(b).toEqual(a);
+      expect(Object.values(a as Record<string, number>).reduce((x, y) => x + y, 0)).toBe(12 * 5 + 3 * 66);
+    }
+  });
+
   it('rejects with the worker\'s RxError (code, message, row) and keeps working afterwards', async () => {
     const data = makeData(1000, 1);
     const err = await runAccumulator(acc.failing, { failAtRow: 777 }, data, { computeContext: par, rowsPerRead: 50, reportProgress: 0 }).catch((e) => e);
