@@ -2,7 +2,10 @@
 // Builds the native addon through cmake-js. All flags live in CMakeLists.txt.
 //   node scripts/build-native.mjs              -> build/Release/rxscale.node (incremental)
 //   node scripts/build-native.mjs --prebuild   -> prebuilds/<platform>-<arch>/rxscale.node
-//                                                 (OpenBLAS linked statically)
+//                                                 (OpenBLAS linked statically; note the loader
+//                                                 prefers prebuilds/ over build/Release, so
+//                                                 remove it from a development checkout)
+//   node scripts/build-native.mjs --prebuild --dest DIR  -> DIR/rxscale.node instead
 //   RXSCALE_SANITIZE=address,undefined node scripts/build-native.mjs
 //                                              -> build-asan/Release/rxscale.node (ASan + UBSan;
 //                                                 how to run tests under it: test/native/README.md)
@@ -71,7 +74,10 @@ if (!existsSync(built)) {
   process.exit(1);
 }
 if (prebuild) {
-  const dest = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  // --dest DIR copies the prebuilt there instead of prebuilds/<platform>-<arch> (packaging tests
+  // stage it outside the checkout: the loader prefers prebuilds/ over build/Release).
+  const destIdx = args.indexOf('--dest');
+  const dest = destIdx >= 0 ? resolve(args[destIdx + 1]) : join(root, 'prebuilds', `${process.platform}-${process.arch}`);
   mkdirSync(dest, { recursive: true });
   copyFileSync(built, join(dest, 'rxscale.node'));
   console.log(`rxscale: prebuilt binary written to ${join(dest, 'rxscale.node')}`);
