@@ -182,6 +182,8 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
       }
       w[n + i] = wi;
     }
+    let zeroW = 0;
+    for (let i = 0; i < m; i++) if (w[n + i] === 0) zeroW++;
     for (let j = 0; j < p; j++) {
       const nm = f.predictors[j]!;
       const c = chunk.columns[nm]!;
@@ -189,7 +191,21 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
         factorLevels[j] = c.levels ?? factorLevels[j];
         continue;
       }
-      const { x, valid } = toF64(c, m);
+      let { x, valid } = toF64(c, m);
+      if (zeroW > 0) {
+        // rows without weight (or response) take no part in the bins either
+        const keep = m - zeroW;
+        const fx = new Float64Array(keep);
+        const fv = valid ? new Uint8Array(keep) : undefined;
+        for (let i = 0, r = 0; i < m; i++) {
+          if (w[n + i] === 0) continue;
+          fx[r] = x[i]!;
+          if (fv) fv[r] = valid![i]!;
+          r++;
+        }
+        x = fx;
+        valid = fv;
+      }
       const s = sketches[j]!;
       sketches[j] = native.treeSketchAdd(x, valid, s.values, s.counts, s.missing, s.full, k);
     }

@@ -61,8 +61,10 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
   for (int64_t i = 0; i < n; ++i)
     for (int k = 0; k < K; ++k) score[i * K + k] = res.init[k];
   std::vector<double> g(static_cast<std::size_t>(n) * K), h(static_cast<std::size_t>(n) * K);
-  std::vector<int64_t> all(n);
-  for (int64_t i = 0; i < n; ++i) all[i] = i;
+  std::vector<int64_t> all;  // rows with positive weight (zero-weight rows take no part)
+  for (int64_t i = 0; i < n; ++i)
+    if (w[i] > 0) all.push_back(i);
+  if (all.empty()) throw Error("RX_ARG", "no rows with positive weight");
   std::vector<int64_t> rows;
   std::vector<uint8_t> inBag(n, 1);
   GrowParams gp = p.grow;
@@ -79,11 +81,13 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
     if (p.sampRate < 1) {
       Rng r(p.seed * 1000003ULL + static_cast<uint64_t>(it));
       rows.clear();
-      for (int64_t i = 0; i < n; ++i) {
+      std::fill(inBag.begin(), inBag.end(), 0);
+      for (int64_t i : all) {
         bool in = r.unif() < p.sampRate;
         inBag[i] = in;
         if (in) rows.push_back(i);
       }
+      if (rows.empty()) rows.push_back(all[0]), inBag[all[0]] = 1;
       use = &rows;
     }
     for (int k = 0; k < K; ++k) {

@@ -109,7 +109,13 @@ int leaf_of_raw(const Tree& t, const double* x, int64_t n, int64_t i);
 // Deterministic RNG (splitmix64 / xoshiro-lite).
 struct Rng {
   uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL) {}
+  // the seed is hashed so nearby seeds give unrelated streams (not shifted copies of one)
+  explicit Rng(uint64_t seed) : s(mix(seed ^ 0x632BE59BD9B4E019ULL)) {}
+  static uint64_t mix(uint64_t z) {
+    z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDULL;
+    z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53ULL;
+    return z ^ (z >> 33);
+  }
   uint64_t next() {
     uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
