@@ -9,7 +9,7 @@
  * what gets NIST's Filip and Wampler sets to full accuracy. Well-conditioned problems
  * keep the single cross-product pass.
  */
-import { type AccumulatorDef, registerAccumulator } from '../compute/pema.js';
+import { type AccumulatorDef, type PassResult, registerAccumulator } from '../compute/pema.js';
 import { type RxRunOptions, runAccumulator } from '../compute/run.js';
 import type { Chunk, Schema } from '../data/types.js';
 import { resolveSource } from '../data/resolve.js';
@@ -18,16 +18,28 @@ import { withTransforms } from '../expr/source.js';
 import { pf, pt } from '../stats/distributions.js';
 import { argError, expectString } from '../validate.js';
 import { type DesignSpec, buildDesign, createDesign } from './design.js';
+import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
 
 export interface LinModSpec {
   design: DesignSpec;
-  mode: 'xtx' | 'qr';
+  mode: 'xtx' | 'qr' | 'refine';
   tol: number;
   fweights: boolean;
   /** State of the cross-product pass, carried into the QR pass. */
   xtxState?: LinModState;
+  /** QR pass state and solution, carried into the refinement passes. */
+  qrState?: LinModState;
+  qrSol?: SolveOut;
+  /** Refinement: current coefficients as double-double (hi, lo; aliased columns 0). */
+  beta?: Float64Array;
+  betaLo?: Float64Array;
+  /** Refinement: accumulate the dd Gram matrix and solve the correction in dd. */
+  gram?: boolean;
+  refineIter?: number;
+  /** Largest relative correction of the last refinement step. */
+  lastCorrection?: number;
 }
 
 export interface LinModState {
@@ -42,6 +54,12 @@ export interface LinModState {
   nPos: number;
   nMissing: number;
   R: Float64Array | null;
+  /** Refinement pass: X'W(y - Xb) and r'Wr in double-double, optionally X'WX in dd. */
+  gHi?: Float64Array;
+  gLo?: Float64Array;
+  GHi?: Float64Array;
+  GLo?: Float64Array;
+  rss2?: Float64Array;
 }
 
 export interface LinModRaw {
@@ -51,8 +69,86 @@ export interface LinModRaw {
   xtxState?: LinModState;
 }
 
-function newState(p: number): LinModState {
-  return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+function newState(p: number, spec?: LinModSpec): LinModState {
+  const s: LinModState = { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+  if (spec?.mode === 'refine') {
+    s.gHi = new Float64Array(p);
+    s.gLo = new Float64Array(p);
+    s.rss2 = new Float64Array(2);
+    if (spec.gram) {
+      s.GHi = new Float64Array(p * p);
+      s.GLo = new Float64Array(p * p);
+    }
+  }
+  return s;
+}
+
+/**
+ * Refinement pass over one chunk: r = y - Xb exactly to ~32 digits (b in dd, products
+ * split exactly), then g += X'Wr, rss += r'Wr and (gram) G += X'WX, all in double-double.
+ */
+function refineChunk(spec: LinModSpec, state: LinModState, X: Float64Array, n: number, p: number, y: Float64Array, w: Float64Array | null): void {
+  const bh = spec.beta!;
+  const bl = spec.betaLo!;
+  const keep: number[] = [];
+  for (let j = 0; j < p; j++) if (!spec.qrSol!.aliased[j]) keep.push(j);
+  const gHi = state.gHi!;
+  const gLo = state.gLo!;
+  const GHi = state.GHi;
+  const GLo = state.GLo;
+  const rs = state.rss2!;
+  const t = new Float64Array(2);
+  const wx = new Float64Array(2 * p);
+  for (let i = 0; i < n; i++) {
+    const wi = w ? w[i]! : 1;
+    if (wi === 0) continue;
+    // r = y - sum_j x_ij (bh_j + bl_j), summed in dd (sh, sl)
+    let sh = y[i]!;
+    let sl = 0;
+    for (const j of keep) {
+      const x = X[j * n + i]!;
+      twoProd(x, bh[j]!, t);
+      const ah = -t[0]!;
+      const s = sh + ah;
+      const bb = s - sh;
+      sl += sh - (s - bb) + (ah - bb) - t[1]! - x * bl[j]!;
+      sh = s;
+    }
+    const rh = sh + sl;
+    const rl = sl - (rh - sh);
+    // u = w * r (dd)
+    twoProd(rh, wi, t);
+    let uh = t[0]!;
+    let ul = t[1]! + rl * wi;
+    const q = uh + ul;
+    ul -= q - uh;
+    uh = q;
+    // rss += u * r
+    twoProd(uh, rh, t);
+    ddAddTo(rs, rs.subarray(1), 0, t[0]!, t[1]! + uh * rl + ul * rh);
+    for (const j of keep) {
+      const x = X[j * n + i]!;
+      twoProd(x, uh, t);
+      ddAddTo(gHi, gLo, j, t[0]!, t[1]! + x * ul);
+    }
+    if (GHi && GLo) {
+      for (const j of keep) {
+        twoProd(X[j * n + i]!, wi, t);
+        wx[2 * j] = t[0]!;
+        wx[2 * j + 1] = t[1]!;
+      }
+      for (const j of keep) {
+        const xh = wx[2 * j]!;
+        const xl = wx[2 * j + 1]!;
+        for (const k of keep) {
+          if (k < j) continue;
+          const xk = X[k * n + i]!;
+          twoProd(xh, xk, t);
+          ddAddTo(GHi, GLo, k * p + j, t[0]!, t[1]! + xl * xk);
+        }
+      }
+    }
+  }
 }
 
 function chanMerge(a: LinModState, wB: number, meanB: number, m2B: number): void {
@@ -67,7 +163,7 @@ function chanMerge(a: LinModState, wB: number, meanB: number, m2B: number): void
 export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRaw> = registerAccumulator({
   name: 'rxLinMod',
   columns: (spec) => spec.design.columns,
-  init: (spec) => newState(spec.design.xCols.length),
+  init: (spec) => newState(spec.design.xCols.length, spec),
   process(spec, state, chunk: Chunk) {
     const d = buildDesign(spec.design, chunk);
     const p = d.p;
@@ -95,8 +191,10 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
         chanMerge(state, sw, mean, m2);
       }
       state.nPos += npos;
-    } else {
+    } else if (spec.mode === 'qr') {
       state.R = qrAccumulate(state.R, d.X, d.n, p, d.w, d.y);
+    } else {
+      refineChunk(spec, state, d.X, d.n, p, d.y, d.w);
     }
     return state;
   },
@@ -109,11 +207,17 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
     a.nPos += b.nPos;
     a.nMissing += b.nMissing;
     a.R = qrMerge(a.R, b.R, p + 1);
+    if (a.gHi && b.gHi) {
+      for (let j = 0; j < p; j++) ddAddTo(a.gHi, a.gLo!, j, b.gHi[j]!, b.gLo![j]!);
+      ddAddTo(a.rss2!, a.rss2!.subarray(1), 0, b.rss2![0]!, b.rss2![1]!);
+      if (a.GHi && b.GHi) for (let j = 0; j < p * p; j++) ddAddTo(a.GHi, a.GLo!, j, b.GHi[j]!, b.GLo![j]!);
+    }
     return a;
   },
   finalize(spec, state) {
-    if (spec.mode === 'qr') return { done: true, result: { spec, state } };
     const p = spec.design.xCols.length;
+    if (spec.mode === 'qr') return afterQr(spec, state, p);
+    if (spec.mode === 'refine') return afterRefine(spec, state, p);
     if (state.acc[2] === 0) throw new RxError('RX_MODEL', `rxLinMod: no valid observations for ${spec.design.formula} (${state.nMissing} rows had missing values)`);
     const s = sweepSolve(state.xtx, state.xty, p, spec.tol, state.acc[1]!);
     const kappa = conditionNumber(state.xtx, s.inverse, p, s.aliased);
@@ -125,6 +229,95 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
     return { done: true, result: { spec, state } };
   },
 });
+
+const EPS = 2.220446049250313e-16;
+/** Most refinement passes (each one pass over the data). */
+const MAX_REFINE = 6;
+
+/**
+ * After the TSQR pass: estimate the relative error of the QR solution,
+ * eps * (kappa(X) + kappa(X)^2 tan(theta)) (Golub & Van Loan 5.3.8; kappa(X)^2 is the
+ * correlation-scaled condition number of X'X, tan(theta) = |r| / |Xb|), and when it
+ * exceeds 1e-13 ask for refinement passes whose residuals and X'r are computed in
+ * double-double. The correction is solved with (X'X)^-1 from R (seminormal equations,
+ * contraction ~ eps kappa(X)^2) or, when that would not contract fast enough, from an
+ * X'WX accumulated and factored in double-double.
+ */
+function afterQr(spec: LinModSpec, state: LinModState, p: number): PassResult<LinModSpec, LinModRaw> {
+  const sol = qrSolve(state.R!, p, Math.min(spec.tol, 1e-11));
+  const xs = spec.xtxState ?? state;
+  const k2 = conditionNumber(xs.xtx, sol.inverse, p, sol.aliased);
+  const yty = xs.acc[1]!;
+  const fitted = Math.max(yty - sol.rss, 0);
+  const tanTheta = fitted > 0 ? Math.sqrt(sol.rss / fitted) : Number.POSITIVE_INFINITY;
+  const est = EPS * (Math.sqrt(k2) + k2 * tanTheta);
+  if (!(est > 1e-13) || sol.rank === 0) return { done: true, result: { spec, state } };
+  const beta = new Float64Array(p);
+  for (let j = 0; j < p; j++) beta[j] = sol.aliased[j] ? 0 : sol.coef[j]!;
+  return {
+    done: false,
+    spec: { ...spec, mode: 'refine', qrState: state, qrSol: sol, beta, betaLo: new Float64Array(p), gram: !(k2 * EPS < 1e-3), refineIter: 0 },
+  };
+}
+
+function afterRefine(spec: LinModSpec, state: LinModState, p: number): PassResult<LinModSpec, LinModRaw> {
+  const sol = spec.qrSol!;
+  const keep: number[] = [];
+  for (let j = 0; j < p; j++) if (!sol.aliased[j]) keep.push(j);
+  const m = keep.length;
+  const d: DD[] = [];
+  let inverse: Float64Array | undefined;
+  let L: DD[] | null = null;
+  if (spec.gram) {
+    const Gh = new Float64Array(m * m);
+    const Gl = new Float64Array(m * m);
+    for (let a = 0; a < m; a++)
+      for (let b = a; b < m; b++) {
+        const src = keep[b]! * p + keep[a]!;
+        Gh[a * m + b] = Gh[b * m + a] = state.GHi![src]!;
+        Gl[a * m + b] = Gl[b * m + a] = state.GLo![src]!;
+      }
+    L = ddCholesky(Gh, Gl, m);
+  }
+  if (L) {
+    const z = ddCholSolve(
+      L,
+      m,
+      keep.map((j) => [state.gHi![j]!, state.gLo![j]!] as DD),
+    );
+    d.push(...z);
+    // unscaled covariance (X'WX)^-1 from the dd factor
+    inverse = new Float64Array(p * p).fill(Number.NaN);
+    for (let a = 0; a < m; a++) {
+      const e: DD[] = keep.map((_, b) => [b === a ? 1 : 0, 0] as DD);
+      const col = ddCholSolve(L, m, e);
+      for (let b = 0; b < m; b++) inverse[keep[a]! * p + keep[b]!] = col[b]![0];
+    }
+  } else {
+    for (const a of keep) {
+      let s = 0;
+      for (const b of keep) s += sol.inverse[b * p + a]! * (state.gHi![b]! + state.gLo![b]!);
+      d.push([s, 0]);
+    }
+  }
+  const beta = spec.beta!.slice();
+  const betaLo = spec.betaLo!.slice();
+  let maxRel = 0;
+  keep.forEach((j, a) => {
+    const nb = add([beta[j]!, betaLo[j]!], d[a]!);
+    maxRel = Math.max(maxRel, Math.abs(d[a]![0]) / Math.max(Math.abs(nb[0]), Number.MIN_VALUE));
+    beta[j] = nb[0];
+    betaLo[j] = nb[1];
+  });
+  const iter = (spec.refineIter ?? 0) + 1;
+  const next: LinModSpec = { ...spec, beta, betaLo, refineIter: iter, lastCorrection: maxRel };
+  if (inverse) next.qrSol = { ...sol, inverse };
+  if (maxRel <= 4 * EPS || iter >= MAX_REFINE || !Number.isFinite(maxRel)) return { done: true, result: { spec: next, state } };
+  // contraction too slow with the seminormal equations: switch to the dd Gram matrix
+  const prev = spec.lastCorrection;
+  if (!spec.gram && prev !== undefined && maxRel > 0.1 * prev) next.gram = true;
+  return { done: false, spec: next };
+}
 
 export interface RxLinModOptions extends RxRunOptions {
   /** Analytic (precision) weights variable. */
@@ -198,10 +391,16 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
   const spec = raw.spec;
   const design = spec.design;
   const p = design.xCols.length;
-  const xs = spec.mode === 'qr' ? (spec.xtxState ?? raw.state) : raw.state;
+  const xs = spec.mode === 'xtx' ? raw.state : (spec.xtxState ?? spec.qrState ?? raw.state);
   let sol: SolveOut;
   let nested: number[];
-  if (spec.mode === 'qr') {
+  if (spec.mode === 'refine') {
+    const q = spec.qrSol!;
+    const coef = new Float64Array(p);
+    for (let j = 0; j < p; j++) coef[j] = spec.beta![j]! + spec.betaLo![j]!;
+    sol = { ...q, coef, rss: raw.state.rss2![0]! + raw.state.rss2![1]! };
+    nested = nestedRssFromR(spec.qrState!.R!, p);
+  } else if (spec.mode === 'qr') {
     // R's dqrdc2 tolerance is relative to column norms; a smaller tolerance keeps Filip's x^10
     sol = qrSolve(raw.state.R!, p, Math.min(spec.tol, 1e-11));
     nested = nestedRssFromR(raw.state.R!, p);
@@ -268,6 +467,7 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
     ...(cov ? { covCoef: cov } : {}),
     anova,
     solver: spec.mode,
+    ...(spec.mode === 'refine' ? { refinePasses: spec.refineIter! } : {}),
     warnings,
   });
 }

@@ -40,7 +40,9 @@ export interface LinModData extends ModelCommon {
   fPValue: number;
   rss: number;
   anova: Array<{ term: string; df: number; sumSq: number; meanSq: number; fValue: number; pValue: number }>;
-  solver: 'xtx' | 'qr';
+  /** xtx: cross-product pass only; qr: plus a TSQR pass; refine: plus double-double refinement passes. */
+  solver: 'xtx' | 'qr' | 'refine';
+  refinePasses?: number;
 }
 
 export interface GlmData extends ModelCommon {

@@ -36,16 +36,29 @@ describe('NIST StRD linear regression', () => {
         // Wampler1/NoInt* have exact fits (SE 0): compare absolutely there
         minS = Math.min(minS, p.std_error === 0 ? (Math.abs(m.stdErrors[j]!) < 1e-9 ? 15 : 0) : lre(m.stdErrors[j]!, p.std_error));
       });
-      table.push(`${name.padEnd(9)} coef ${minB.toFixed(1)} se ${minS.toFixed(1)} (${m.solver})`);
-      // Issue target: 9 everywhere, 7 on Filip. Wampler4 (7.9) and Wampler5 (5.9) fall
-      // short: their huge residuals need the residual in extended precision (iterative
-      // refinement with double-double residuals, not implemented yet); the bars below are
-      // what the TSQR path achieves today so a regression is caught.
-      const need = name === 'Filip' ? 7 : name === 'Wampler4' ? 7.5 : name === 'Wampler5' ? 5.5 : 9;
+      table.push(`${name.padEnd(9)} coef ${minB.toFixed(1)} se ${minS.toFixed(1)} (${m.solver}${m.refinePasses ? ` ${m.refinePasses}` : ""})`);
+      // Issue target: LRE >= 9 everywhere and >= 7 on Filip. Filip stays near 8: its data
+      // (10-digit decimals and their powers up to x^10) are not representable in double, and
+      // that perturbation of X alone moves the solution by ~kappa(X) * eps ~ 1e-8.
+      const need = name === 'Filip' ? 7 : 9;
       expect(minB).toBeGreaterThanOrEqual(need);
       expect(minS).toBeGreaterThanOrEqual(need);
     });
   }
+  it('refinement passes give the same answer for any rowsPerRead (Wampler5, Filip)', async () => {
+    for (const name of ['Wampler5', 'Filip']) {
+      const data = readCsv(`nist/${name}.csv`);
+      const a = await rxLinMod(formulas[name]!, data);
+      const b = await rxLinMod(formulas[name]!, data, { rowsPerRead: 7 });
+      expect(a.solver).toBe('refine');
+      a.coefficients.forEach((c, j) => {
+        expect(Math.abs(b.coefficients[j]! - c) / Math.abs(c)).toBeLessThan(1e-10);
+      });
+      a.stdErrors.forEach((c, j) => {
+        expect(Math.abs(b.stdErrors[j]! - c) / Math.abs(c)).toBeLessThan(1e-10);
+      });
+    }
+  });
   it('prints the LRE table', () => {
     console.log(`NIST LRE (min over parameters):\n${table.join('\n')}`);
   });
