@@ -46,21 +46,28 @@ class PassContext implements SqlPassContext {
     readonly dialect: 'duckdb' | 'postgres' | 'tsql',
     private readonly sqlDialect: SqlDialect,
     baseFrom: string,
+    baseColumns: string[],
     view: PushdownView,
   ) {
     this.double = dialect === 'tsql' ? 'FLOAT' : dialect === 'postgres' ? 'DOUBLE PRECISION' : 'DOUBLE';
+    // `from` is always a complete table reference (a table name, or a subquery with its alias)
     let from = baseFrom;
-    if (view.transforms.length || view.rowSelection !== undefined) {
-      // transforms become computed columns of a subquery; later transforms see earlier ones
-      for (const [name, node] of view.transforms) {
-        const e = this.expr(node, view.objects);
-        from = `(SELECT rx_t.*, ${e} AS ${this.quote(name)} FROM ${from} AS rx_t) AS rx_t${this.params.length}`;
+    const cols = [...baseColumns];
+    let level = 0;
+    for (const [name, node] of view.transforms) {
+      // a transform replaces a column of the same name or adds one; later ones see earlier ones
+      const e = this.expr(node, view.objects);
+      const list = cols.map((c) => (c === name ? `${e} AS ${this.quote(c)}` : this.quote(c)));
+      if (!cols.includes(name)) {
+        list.push(`${e} AS ${this.quote(name)}`);
+        cols.push(name);
       }
-      if (view.rowSelection !== undefined) {
-        const r = toSqlPredicate(view.rowSelection as string, dialect as ExprDialect, this.exprOpts(view.objects));
-        this.params.push(...r.params);
-        from = `(SELECT * FROM ${from} AS rx_s WHERE ${r.sql}) AS rx_w`;
-      }
+      from = `(SELECT ${list.join(', ')} FROM ${from}) AS rx_t${level++}`;
+    }
+    if (view.rowSelection !== undefined) {
+      const r = toSqlPredicate(view.rowSelection as string, dialect as ExprDialect, this.exprOpts(view.objects));
+      this.params.push(...r.params);
+      from = `(SELECT * FROM ${from} WHERE ${r.sql}) AS rx_w`;
     }
     this.from = from;
   }
@@ -118,13 +125,14 @@ abstract class InDatabaseContext implements ComputeContext {
       return runPemaSequential(def, spec, source, opts);
     }
     const schema: Schema = await source.schema();
+    const baseColumns = (await view.base.schema()).columns.map((c) => c.name);
     let current = spec;
     for (let pass = 0; ; pass++) {
       if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `${def.name} was cancelled`);
       let ctx: PassContext;
       let plan: SqlPass<State> | null;
       try {
-        ctx = new PassContext(this.dialectName, this.sqlDialect, target.from, view);
+        ctx = new PassContext(this.dialectName, this.sqlDialect, target.from, baseColumns, view);
         plan = def.pushdown(current, schema, ctx);
       } catch (e) {
         if (!(e instanceof RxError) || e.code !== 'RX_EXPR') throw e;

@@ -119,6 +119,24 @@ class TransformedSource implements DataSource {
     return `${this.base.describe?.() ?? this.base.kind} with transforms`;
   }
 
+  /**
+   * How in-database compute contexts see this view (lib/db/compute.ts): the base source
+   * plus the transforms and row selection as ASTs, which they compile to SQL. null when a
+   * JavaScript transformFunc is involved (it can only run here).
+   */
+  pushdownView(): { base: DataSource; transforms: Array<[string, ExprNode]>; rowSelection?: ExprNode; objects?: Record<string, unknown> } | null {
+    if (this.opts.transformFunc) return null;
+    const inner = (this.base as { pushdownView?: () => ReturnType<TransformedSource['pushdownView']> }).pushdownView?.() ?? { base: this.base, transforms: [] };
+    if (!inner || inner.rowSelection !== undefined) return inner && inner.rowSelection === undefined ? inner : null;
+    const v: { base: DataSource; transforms: Array<[string, ExprNode]>; rowSelection?: ExprNode; objects?: Record<string, unknown> } = {
+      base: inner.base,
+      transforms: [...inner.transforms, ...this.transforms],
+    };
+    if (this.selection) v.rowSelection = this.selection;
+    if (this.opts.transformObjects) v.objects = this.opts.transformObjects;
+    return v;
+  }
+
   async numRows(): Promise<number | undefined> {
     if (this.selection || this.opts.transformFunc) return undefined;
     return this.base.numRows?.();

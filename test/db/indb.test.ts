@@ -6,6 +6,7 @@ import { RxMemoryData } from '../../lib/data/memory.js';
 import type { Chunk } from '../../lib/data/types.js';
 import { RxInDuckDb, RxInPostgres } from '../../lib/db/compute.js';
 import { RxDuckDbData } from '../../lib/db/duckdb.js';
+import { withTransforms } from '../../lib/expr/source.js';
 import { RxPostgresData } from '../../lib/db/postgres.js';
 import { type PgInstance, postgresUnavailableReason, startPostgres } from '../helpers/postgres.js';
 
@@ -99,6 +100,22 @@ describe('RxInDuckDb', () => {
     expect(r.mean).toBeCloseTo(l.mean, 10);
     expect(Math.abs(r.variance - l.variance) / l.variance).toBeLessThan(1e-10);
     expect(lines).toEqual([]);
+  });
+
+  it('compiles transforms and rowSelection into the pushed-down SQL (same answer as local)', async () => {
+    const lines: string[] = [];
+    const ctx = new RxInDuckDb({ path, logger: (l) => lines.push(l) });
+    const opts = { transforms: { x: 'log(abs(x) + 1) * k' }, rowSelection: 'g == "a" & x > 0.5', transformObjects: { k: 2 } };
+    const pushed = await runAccumulator(moments, { pass: 1 }, withTransforms(new RxDuckDbData({ path, table: 'm' }), opts), { computeContext: ctx, reportProgress: 0 });
+    const here = await runAccumulator(moments, { pass: 1 }, withTransforms(new RxMemoryData({ x: xs, g: gs }), opts), { computeContext: new RxLocalSeq(), reportProgress: 0 });
+    expect(lines).toEqual([]);
+    expect(ctx.queries[0]!.sql).toMatch(/WHERE/);
+    expect(Math.abs(pushed.mean - here.mean) / Math.abs(here.mean)).toBeLessThan(1e-12);
+    expect(Math.abs(pushed.variance - here.variance) / here.variance).toBeLessThan(1e-10);
+    // a JavaScript transformFunc cannot run in the database: it streams instead, and says so
+    const js = await runAccumulator(moments, { pass: 1 }, withTransforms(new RxDuckDbData({ path, table: 'm' }), { transformFunc: (c) => c }), { computeContext: ctx, reportProgress: 0 });
+    expect(js.variance).toBeCloseTo((await local()).variance, 6);
+    expect(lines[0]).toMatch(/transformFunc/);
   });
 
   it('streams to the client, saying why, when the accumulator has no SQL form or the data lives elsewhere', async () => {
