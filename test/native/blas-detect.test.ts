@@ -28,7 +28,8 @@ writeFileSync(
     'add_library(rxkernels STATIC k.cpp)',
     `include(${join(root, 'native', 'cmake', 'blas.cmake')})`,
     'get_target_property(defs rxkernels INTERFACE_COMPILE_DEFINITIONS)',
-    'message(STATUS "defs: ${defs}")',
+    // CMake variable reference, not a JS template
+    'message(STATUS "defs: $' + '{defs}")',
   ].join('\n'),
 );
 const fakeMkl = join(work, 'mkl');
