@@ -351,14 +351,14 @@ export async function rxReadXdf(file: string | RxXdfData, opts: RxReadXdfOptions
   if (opts.varsToKeep) cols = cols.filter((c) => opts.varsToKeep!.includes(c.name));
   if (opts.varsToDrop) cols = cols.filter((c) => !opts.varsToDrop!.includes(c.name));
   const start = opts.startRow === undefined ? 1 : expectNumber(opts.startRow, 'startRow', { min: 1, integer: true });
-  const chunks = [];
-  for await (const ch of src.chunks({
-    columns: cols.map((c) => c.name),
+  const range = {
     startRow: start - 1,
     ...(opts.numRows !== undefined && opts.numRows >= 0 ? { numRows: expectNumber(opts.numRows, 'numRows', { min: 0, integer: true }) } : {}),
-  }))
-    chunks.push(ch);
-  return new RxMemoryData(concatChunks(cols, chunks));
+  };
+  // whole columns with positioned reads straight into their arrays
+  const out: Record<string, Column> = {};
+  for (const c of cols) out[c.name] = await src.readColumn(c.name, range);
+  return new RxMemoryData(out);
 }
 
 export interface RxCreateColInfoOptions {

@@ -126,6 +126,20 @@ describe('RxXdfData', () => {
     expect(small.chunks.map((c) => c.numRows)).toEqual([128, 128, 44]);
   });
 
+  it('readColumn reads a whole column or a row range straight into one array (all types, nulls)', async () => {
+    const xdf = new RxXdfData(join(dir, 'mixed.arrow'));
+    const all = mixed(1000);
+    for (const [k, c] of Object.entries(all)) {
+      const whole = await xdf.readColumn(k);
+      expect(whole.type, k).toBe(c.type);
+      expect(values(whole), k).toEqual(values(c));
+      const part = await xdf.readColumn(k, { startRow: 299, numRows: 302 });
+      expect(values(part), k).toEqual(values(c).slice(299, 601));
+    }
+    expect((await xdf.readColumn('fac')).levels).toEqual(['lo', 'mid', 'hi']);
+    await expect(xdf.readColumn('nope')).rejects.toMatchObject({ code: 'RX_SCHEMA' });
+  });
+
   it('opens in Arrow JS (an independent IPC reader) with dictionaries, nulls and metadata', async () => {
     const file = join(dir, 'mixed.arrow');
     const t = tableFromIPC(readFileSync(file));
