@@ -1,10 +1,11 @@
 // Accuracy against NIST StRD linear least squares (certified to 15 digits, fixtures in
 // test/fixtures/nist_strd_linreg, see SOURCE.md there). Scored with the log relative error
 // LRE = -log10(|est - cert| / |cert|) (correct significant digits; capped at 15).
-// Thresholds are set ~0.3-1 digit below what this build measures (OpenBLAS 0.3.21 and the
-// builtin kernels give the same figures to ~0.2 digits), and at or above what other tools
-// reach: numpy QR 5.85 / R lm 6.08 on Wampler5, numpy QR 8.1 on Filip, and R lm drops a term
-// on Filip. Normal equations square the condition number, so they are only held to the
+// Thresholds are set ~0.3-0.5 digit below what was measured with this exact chunking, and at
+// or above what other tools reach: numpy QR 5.85 / R lm 6.08 on Wampler5, numpy QR 8.1 on
+// Filip, and R lm drops a term on Filip. On Wampler4/5 and Filip the coefficient error is in
+// the cond(X)^2 * (residual/fit) regime, so it moves by up to ~1.5 digits with the chunking
+// (one chunk: Wampler5 7.6, Filip 7.8; two chunks: 6.0, 7.3) - rounding, not a defect. Normal equations square the condition number, so they are only held to the
 // easier sets plus Longley; QR (qrUpdate + qrSolveR) is held to all eleven.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -89,7 +90,7 @@ const qrMin: Record<string, [number, number, number]> = {
   Pontius: [11, 12, 12],
   NoInt1: [14, 13, 13],
   NoInt2: [14, 13, 13],
-  Longley: [10, 11, 11],
+  Longley: [10.5, 11, 11],
   Filip: [7, 7, 7.5],
   Wampler1: [9, 9, 9],
   Wampler2: [12, 13, 13],

@@ -39,6 +39,7 @@ SolveResult sweep_solve(const double* xtx, const double* xty, int p, double tol,
 
 // Mergeable tall-skinny QR: returns the k x k upper-triangular R (column-major, zeros below)
 // of [R0; X] where R0 is k x k upper (or null) and X is n x k. R'R == R0'R0 + X'X.
+// Row blocks of 4096; Householder QR of each stacked [R; block] (builtin for k <= 64, else LAPACK).
 std::vector<double> qr_update(const double* R0, const double* X, std::size_t n, int k);
 
 // Least squares from R of [X | y] ((p+1) x (p+1)): Householder QR of R[0:p,0:p] with R's
