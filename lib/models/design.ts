@@ -1,31 +1,17 @@
 /**
- * Model design for the linear-model family: formula (parsed by lib/formula) -> a plain,
- * structured-cloneable DesignSpec (variables, their coding, coefficient names in
- * RevoScaleR and R style), and `buildDesign(spec, chunk)` -> dense column-major X, y,
- * weights and offset over the complete rows of a chunk.
+ * Model design for the linear-model family: a thin layer over the shared formula engine
+ * (lib/formula createModelSpec / buildModelMatrix) adding what the fits need on top of
+ * the model matrix: the weights column, the X-column bookkeeping (coefficient slots incl.
+ * RevoScaleR's dropped reference levels), and the cube first-term levels.
  *
- * Factor coding (R's rule for which terms get contrasts): a factor in term T is coded by
- * contrasts when T without that factor is also in the model (the intercept counts as
- * the empty term), else by one indicator per level. Contrasts drop the LAST level
- * (RevoScaleR default) or the FIRST (dropFirst: true, R's contr.treatment); dropped
- * levels stay in the coefficient list, marked `dropped`, and print as "Dropped".
+ * Coding and names come from lib/formula: the LAST level is the reference by default
+ * (RevoScaleR), the FIRST with dropFirst: true (R's treatment contrasts); names are
+ * RevoScaleR style (`Trt=placebo`) in `name` and R style (`Trtplacebo`) in `rName`.
  */
-import type { Chunk, Column, Schema } from '../data/types.js';
+import type { Chunk, DataSource } from '../data/types.js';
 import { RxError } from '../errors.js';
-import type { ExprNode } from '../expr/ast.js';
-import { deparse } from '../expr/deparse.js';
-import { evalExpr, exprColumns } from '../expr/eval.js';
-import { expandDot, parseFormula } from '../formula/parse.js';
-
-export interface DesignVariable {
-  label: string;
-  expr: ExprNode;
-  kind: 'numeric' | 'factor';
-  /** Factor levels (kind 'factor'). */
-  levels?: string[];
-  /** F(x): numeric values low..high are the levels. */
-  fLow?: number;
-}
+import { buildModelMatrix } from '../formula/matrix.js';
+import { type ModelSpec, createModelSpec } from '../formula/spec.js';
 
 export interface DesignCoef {
   /** RevoScaleR-style name: `x`, `DayOfWeek=Monday`, `a=x, b=y`, `x for a=u`. */
@@ -34,8 +20,6 @@ export interface DesignCoef {
   rName: string;
   /** Index of the term (-1 for the intercept). */
   term: number;
-  /** Per variable of the term: level index (factor) or -1 (numeric). */
-  parts: Array<{ v: number; level: number }>;
   /** Reference level of a contrast coding: no column in X. */
   dropped: boolean;
 }
@@ -43,160 +27,65 @@ export interface DesignCoef {
 export interface DesignSpec {
   formula: string;
   responseLabel: string;
-  response: ExprNode;
-  /** Response is a factor / bool (logit): its levels. */
-  responseLevels?: string[];
-  variables: DesignVariable[];
-  termLabels: string[];
-  terms: number[][];
-  intercept: boolean;
-  offsets: ExprNode[];
+  /** The formula engine's spec (plain JSON). */
+  model: ModelSpec;
   coefs: DesignCoef[];
   /** Indices into coefs of the X columns (non-dropped), in X order. */
   xCols: number[];
-  /** Source columns the pass must read. */
+  termLabels: string[];
+  intercept: boolean;
+  /** Source columns the pass must read (weights included). */
   columns: string[];
   weightVar?: string;
   dropFirst: boolean;
+  /** cube: true: the first term's factor (its X columns are 0..levels-1). */
+  cube?: { name: string; levels: string[] };
 }
 
 export interface DesignOptions {
   dropFirst?: boolean;
+  cube?: boolean;
+  dropMain?: boolean;
   weights?: string;
-  /** Treat the response as binary (rxLogit). */
+  /** Treat the response as binary (rxLogit): it must be numeric 0/1, logical or a factor. */
   binaryResponse?: boolean;
 }
 
-const isName = (e: ExprNode): e is ExprNode & { type: 'name'; name: string } => e.type === 'name';
-
-function callName(e: ExprNode): string | undefined {
-  return e.type === 'call' ? (e as unknown as { fn: string }).fn : undefined;
-}
-
-function schemaCol(schema: Schema, name: string) {
-  return schema.columns.find((c) => c.name === name);
-}
-
-/** Builds the design spec from a formula string and a schema. */
-export function createDesign(formula: string, schema: Schema, opts: DesignOptions = {}): DesignSpec {
-  let f = parseFormula(formula);
-  if (!f.response) throw new RxError('RX_FORMULA', `Invalid formula "${formula}": a model formula needs a response (e.g. "y ~ x")`, { text: formula });
-  const response: ExprNode = f.response;
-  if (f.hasDot) {
-    const resp = new Set(exprColumns(response));
-    f = expandDot(
-      f,
-      schema.columns.map((c) => c.name).filter((n) => !resp.has(n) && n !== opts.weights),
-    );
-  }
-  const dropFirst = opts.dropFirst ?? false;
-  const columns = new Set<string>();
-  const need = (e: ExprNode) => {
-    for (const c of exprColumns(e)) {
-      if (!schemaCol(schema, c)) throw new RxError('RX_FORMULA', `Invalid formula "${formula}": unknown variable '${c}'`, { text: c, column: c });
-      columns.add(c);
-    }
-  };
-  need(response);
-  const variables: DesignVariable[] = f.variables.map((v) => {
-    need(v.expr);
-    const e = v.expr;
-    if (isName(e)) {
-      const info = schemaCol(schema, e.name)!;
-      if (info.type === 'factor' || info.type === 'string') {
-        if (!info.levels) throw new RxError('RX_SCHEMA', `Factor '${e.name}' has no level list in the schema; convert it to a factor first`, { column: e.name });
-        return { label: v.label, expr: e, kind: 'factor', levels: info.levels.slice() };
-      }
-      return { label: v.label, expr: e, kind: 'numeric' };
-    }
-    if (callName(e) === 'F') {
-      const args = (e as unknown as { args: Array<{ value: ExprNode }> }).args;
-      const inner = args[0]?.value;
-      if (!inner || !isName(inner)) throw new RxError('RX_FORMULA', `Invalid formula "${formula}": F() takes a variable name`, { text: v.label });
-      const info = schemaCol(schema, inner.name)!;
-      const num = (i: number, d: number | undefined) => {
-        const a = args[i]?.value;
-        return a && a.type === 'num' ? (a as unknown as { value: number }).value : d;
-      };
-      const low = num(1, info.low);
-      const high = num(2, info.high);
-      if (low === undefined || high === undefined)
-        throw new RxError('RX_FORMULA', `F(${inner.name}) needs low and high (F(${inner.name}, low, high)) or a declared range for '${inner.name}'`, { text: v.label });
-      const levels: string[] = [];
-      for (let k = Math.floor(low); k <= Math.floor(high); k++) levels.push(String(k));
-      return { label: v.label, expr: e, kind: 'factor', levels, fLow: Math.floor(low) };
-    }
-    return { label: v.label, expr: e, kind: 'numeric' };
-  });
-  if (opts.weights) {
-    if (!schemaCol(schema, opts.weights)) throw new RxError('RX_ARG', `Unknown weights variable '${opts.weights}'`, { column: opts.weights });
-    columns.add(opts.weights);
-  }
-  for (const o of f.offsets) need(o);
-  const terms = f.terms.map((t) => t.vars);
-  const termKeys = new Set(terms.map((t) => t.join(',')));
-  const coefs: DesignCoef[] = [];
-  if (f.intercept) coefs.push({ name: '(Intercept)', rName: '(Intercept)', term: -1, parts: [], dropped: false });
-  terms.forEach((t, ti) => {
-    // per variable: list of (level, dropped) choices
-    const choices: Array<Array<{ level: number; dropped: boolean }>> = t.map((vi) => {
-      const v = variables[vi]!;
-      if (v.kind === 'numeric') return [{ level: -1, dropped: false }];
-      const rest = t.filter((x) => x !== vi);
-      const contrast = rest.length === 0 ? f.intercept : termKeys.has(rest.join(','));
-      const L = v.levels!.length;
-      const ref = dropFirst ? 0 : L - 1;
-      return v.levels!.map((_, li) => ({ level: li, dropped: contrast && li === ref }));
-    });
-    // cartesian product, first variable varying fastest (R's column order)
-    let combos: Array<Array<{ level: number; dropped: boolean }>> = [[]];
-    for (const ch of choices) {
-      const next: typeof combos = [];
-      for (const c of ch) for (const prev of combos) next.push([...prev, c]);
-      combos = next;
-    }
-    // R: first factor varies fastest
-    for (const combo of combos) {
-      const parts = combo.map((c, k) => ({ v: t[k]!, level: c.level }));
-      const names = parts.map((p) => {
-        const v = variables[p.v]!;
-        if (p.level < 0) return { rx: v.label, r: v.label };
-        const lv = v.levels![p.level]!;
-        const base = callName(v.expr) === 'F' ? `F_${deparse((v.expr as unknown as { args: Array<{ value: ExprNode }> }).args[0]!.value)}` : v.label;
-        return { rx: `${base}=${lv}`, r: `${v.label}${lv}` };
-      });
-      coefs.push({
-        name: names.map((n) => n.rx).join(', '),
-        rName: names.map((n) => n.r).join(':'),
-        term: ti,
-        parts,
-        dropped: combo.some((c) => c.dropped),
-      });
-    }
-  });
+/** Builds the design from a formula and a source (reads the data only when some factor's levels are unknown). */
+export async function createDesign(formula: string, source: DataSource, opts: DesignOptions = {}): Promise<DesignSpec> {
+  const schema = await source.schema();
+  const mOpts: Parameters<typeof createModelSpec>[2] = { dropFirst: opts.dropFirst ?? false };
+  if (opts.cube) mOpts.cube = true;
+  if (opts.dropMain) mOpts.dropMain = true;
+  const model = await createModelSpec(formula, source, mOpts);
+  if (!model.response) throw new RxError('RX_FORMULA', `Invalid formula "${formula}": a model formula needs a response (e.g. "y ~ x")`, { text: formula });
+  if (model.response.kind === 'factor' && !opts.binaryResponse)
+    throw new RxError('RX_FORMULA', `Formula "${formula}": the response '${model.response.label}' is a factor; use rxLogit or rxGlm(family = 'binomial')`, { column: model.response.label });
+  if (opts.binaryResponse && model.response.kind === 'factor' && (model.response.levels ?? []).length !== 2 && (model.response.levels ?? []).length > 1)
+    throw new RxError('RX_MODEL', `The response '${model.response.label}' has ${model.response.levels!.length} levels; a logistic model needs 2`, { column: model.response.label });
+  const coefs: DesignCoef[] = model.columns.map((c) => ({ name: c.name, rName: c.rName, term: c.term, dropped: c.dropped }));
   const xCols = coefs.map((c, i) => (c.dropped ? -1 : i)).filter((i) => i >= 0);
   if (xCols.length === 0) throw new RxError('RX_FORMULA', `Invalid formula "${formula}": the model has no terms`, { text: formula });
+  const columns = [...model.sourceColumns];
   const spec: DesignSpec = {
     formula,
-    responseLabel: deparse(response),
-    response,
-    variables,
-    termLabels: f.terms.map((t) => t.label),
-    terms,
-    intercept: f.intercept,
-    offsets: f.offsets,
+    responseLabel: model.response.label,
+    model,
     coefs,
     xCols,
-    columns: [...columns],
-    dropFirst,
+    termLabels: model.terms.map((t) => t.label),
+    intercept: model.intercept,
+    columns,
+    dropFirst: opts.dropFirst ?? false,
   };
-  if (opts.weights) spec.weightVar = opts.weights;
-  if (opts.binaryResponse && isName(response)) {
-    const info = schemaCol(schema, response.name)!;
-    if (info.type === 'factor' || info.type === 'string') {
-      if (!info.levels) throw new RxError('RX_SCHEMA', `Factor response '${response.name}' has no level list`, { column: response.name });
-      spec.responseLevels = info.levels.slice();
-    }
+  if (opts.weights !== undefined) {
+    if (!schema.columns.some((c) => c.name === opts.weights)) throw new RxError('RX_ARG', `Unknown weights variable '${opts.weights}'`, { column: opts.weights });
+    if (!columns.includes(opts.weights)) columns.push(opts.weights);
+    spec.weightVar = opts.weights;
+  }
+  if (model.cube) {
+    const v = model.variables[model.terms[0]!.vars[0]!]!;
+    spec.cube = { name: v.name, levels: v.levels!.slice() };
   }
   return spec;
 }
@@ -216,128 +105,74 @@ export interface DesignChunk {
   nMissing: number;
 }
 
-function numericValues(c: Column, n: number, what: string): Float64Array {
-  if (c.type === 'string' || c.type === 'factor') throw new RxError('RX_SCHEMA', `Expected a numeric variable for ${what} but it is ${c.type}`, { column: what });
+function weightValues(spec: DesignSpec, chunk: Chunk): Float64Array {
+  const name = spec.weightVar!;
+  const c = chunk.columns[name];
+  if (!c) throw new RxError('RX_SCHEMA', `Weights variable '${name}' is not in the data`, { column: name });
+  if (c.type === 'string' || c.type === 'factor') throw new RxError('RX_SCHEMA', `Expected a numeric weights variable but '${name}' is ${c.type}`, { column: name });
+  const n = chunk.numRows;
   const out = new Float64Array(n);
   const d = c.data as ArrayLike<number>;
-  for (let i = 0; i < n; i++) out[i] = c.valid && c.valid[i] === 0 ? Number.NaN : d[i]!;
+  for (let i = 0; i < n; i++) out[i] = c.valid && c.valid[i] === 0 ? Number.NaN : Number(d[i]!);
   return out;
 }
 
-/** Evaluates one design variable on a chunk: numeric values, or factor level indices (-1 = missing / unknown). */
-function evalVariable(v: DesignVariable, chunk: Chunk, n: number, checkLevels: boolean): Float64Array | Int32Array {
-  if (v.kind === 'numeric') return numericValues(evalExpr(v.expr, chunk), n, v.label);
-  const e = v.fLow !== undefined ? (v.expr as unknown as { args: Array<{ value: ExprNode }> }).args[0]!.value : v.expr;
-  const c = evalExpr(e, chunk);
-  const out = new Int32Array(n);
-  if (v.fLow !== undefined) {
-    const d = numericValues(c, n, v.label);
-    const L = v.levels!.length;
-    for (let i = 0; i < n; i++) {
-      const k = Math.floor(d[i]!) - v.fLow;
-      out[i] = Number.isFinite(d[i]!) && k >= 0 && k < L ? k : -1;
-    }
-    return out;
-  }
-  // map the chunk's level strings to the design's level indices
-  const map = new Map(v.levels!.map((l, i) => [l, i]));
-  const lookup = (s: string | null, i: number): number => {
-    if (s === null) return -1;
-    const k = map.get(s);
-    if (k === undefined) {
-      if (checkLevels) throw new RxError('RX_SCHEMA', `Level '${s}' of '${v.label}' was not seen when the model was fitted`, { column: v.label, row: chunk.startRow + i + 1, text: s });
-      return -1;
-    }
-    return k;
-  };
-  if (c.type === 'factor') {
-    const codes = c.data as Int32Array;
-    const lv = c.levels ?? [];
-    const cmap = lv.map((l) => map.get(l));
-    for (let i = 0; i < n; i++) {
-      if (c.valid && c.valid[i] === 0) out[i] = -1;
-      else {
-        const k = cmap[codes[i]!];
-        out[i] = k === undefined ? lookup(lv[codes[i]!] ?? null, i) : k;
-      }
-    }
-  } else if (c.type === 'string') {
-    const d = c.data as Array<string | null>;
-    for (let i = 0; i < n; i++) out[i] = lookup(d[i] ?? null, i);
-  } else {
-    const d = numericValues(c, n, v.label);
-    for (let i = 0; i < n; i++) out[i] = Number.isNaN(d[i]!) ? -1 : lookup(String(d[i]), i);
-  }
-  return out;
-}
-
-/** Response values: numeric, or for binary responses 0/1 (second level / TRUE / 1 = success). */
-export function responseValues(spec: DesignSpec, chunk: Chunk, n: number): Float64Array {
-  const c = evalExpr(spec.response, chunk);
-  if (spec.responseLevels || c.type === 'factor' || c.type === 'string') {
-    const levels = spec.responseLevels ?? c.levels ?? [];
-    const out = new Float64Array(n);
-    const getS = (i: number): string | null =>
-      c.valid && c.valid[i] === 0 ? null : c.type === 'factor' ? (c.levels![(c.data as Int32Array)[i]!] ?? null) : (c.data as Array<string | null>)[i] ?? null;
-    for (let i = 0; i < n; i++) {
-      const s = getS(i);
-      const k = s === null ? -1 : levels.indexOf(s);
-      out[i] = k < 0 ? Number.NaN : k;
-    }
-    return out;
-  }
-  return numericValues(c, n, spec.responseLabel);
-}
-
-/** Builds X, y, w, offset over the complete rows of a chunk. */
-export function buildDesign(spec: DesignSpec, chunk: Chunk, opts: { needY?: boolean; checkLevels?: boolean } = {}): DesignChunk {
-  const n0 = chunk.numRows;
+/**
+ * X, y, weights and offset over the complete rows of a chunk (rows with a missing or
+ * non-finite value in any used variable, or a missing weight, are dropped and counted).
+ * `needY: false` (prediction) builds no response; `checkLevels` (default true) raises on
+ * factor levels the model did not see, false treats those rows as missing.
+ */
+export function buildDesign(spec: DesignSpec, chunk: Chunk, opts: { needY?: boolean; checkLevels?: boolean; scratch?: { X?: Float64Array } } = {}): DesignChunk {
   const needY = opts.needY ?? true;
-  const vals = spec.variables.map((v) => evalVariable(v, chunk, n0, opts.checkLevels ?? false));
-  const y = needY ? responseValues(spec, chunk, n0) : null;
-  const w = spec.weightVar ? numericValues(chunk.columns[spec.weightVar]!, n0, spec.weightVar) : null;
-  let off: Float64Array | null = null;
-  for (const o of spec.offsets) {
-    const ov = numericValues(evalExpr(o, chunk), n0, deparse(o));
-    if (!off) off = ov;
-    else for (let i = 0; i < n0; i++) off[i]! += ov[i]!;
-  }
-  // complete rows
-  const keep = new Uint8Array(n0).fill(1);
-  for (const v of vals) {
-    if (v instanceof Int32Array) {
-      for (let i = 0; i < n0; i++) if (v[i]! < 0) keep[i] = 0;
-    } else for (let i = 0; i < n0; i++) if (!Number.isFinite(v[i]!)) keep[i] = 0;
-  }
-  if (y) for (let i = 0; i < n0; i++) if (!Number.isFinite(y[i]!)) keep[i] = 0;
-  if (w) for (let i = 0; i < n0; i++) if (!Number.isFinite(w[i]!)) keep[i] = 0;
-  if (off) for (let i = 0; i < n0; i++) if (!Number.isFinite(off[i]!)) keep[i] = 0;
-  let n = 0;
-  for (let i = 0; i < n0; i++) n += keep[i]!;
-  const rowIndex = new Int32Array(n);
-  for (let i = 0, j = 0; i < n0; i++) if (keep[i]) rowIndex[j++] = i;
-  const p = spec.xCols.length;
-  const X = new Float64Array(n * p);
-  for (let jj = 0; jj < p; jj++) {
-    const coef = spec.coefs[spec.xCols[jj]!]!;
-    const col = X.subarray(jj * n, (jj + 1) * n);
-    col.fill(1);
-    for (const part of coef.parts) {
-      const v = vals[part.v]!;
-      if (part.level < 0) {
-        const d = v as Float64Array;
-        for (let r = 0; r < n; r++) col[r]! *= d[rowIndex[r]!]!;
-      } else {
-        const d = v as Int32Array;
-        for (let r = 0; r < n; r++) if (d[rowIndex[r]!] !== part.level) col[r] = 0;
-      }
+  const bo: Parameters<typeof buildModelMatrix>[2] = { checkFactorLevels: opts.checkLevels ?? true, response: needY };
+  if (opts.scratch) bo.scratch = opts.scratch;
+  const mm = buildModelMatrix(spec.model, chunk, bo);
+  let { n, X, y, offset, rowIndex } = mm;
+  const p = mm.p;
+  let w: Float64Array | null = null;
+  if (spec.weightVar) {
+    const w0 = weightValues(spec, chunk);
+    let bad = 0;
+    for (let k = 0; k < n; k++) if (!Number.isFinite(w0[rowIndex[k]!]!)) bad++;
+    if (bad > 0) {
+      // compact the rows with a missing weight away
+      const m = n - bad;
+      const keep = new Int32Array(m);
+      for (let k = 0, j = 0; k < n; k++) if (Number.isFinite(w0[rowIndex[k]!]!)) keep[j++] = k;
+      const X2 = new Float64Array(m * p);
+      for (let c = 0; c < p; c++) for (let j = 0; j < m; j++) X2[c * m + j] = X[c * n + keep[j]!]!;
+      const pick = (a: Float64Array | null) => (a ? Float64Array.from(keep, (k) => a[k]!) : null);
+      X = X2;
+      y = pick(y);
+      offset = pick(offset);
+      rowIndex = Int32Array.from(keep, (k) => rowIndex[k]!);
+      n = m;
     }
+    w = Float64Array.from(rowIndex, (i) => w0[i]!);
   }
-  const pick = (a: Float64Array | null) => {
-    if (!a) return null;
-    const o = new Float64Array(n);
-    for (let r = 0; r < n; r++) o[r] = a[rowIndex[r]!]!;
-    return o;
+  return { n, p, X, y: y ?? new Float64Array(0), w, offset, rowIndex, nMissing: chunk.numRows - n };
+}
+
+/** Response values of every row of a chunk (NaN where missing), for residuals at predict time. */
+export function responseValues(spec: DesignSpec, chunk: Chunk): Float64Array {
+  const only: ModelSpec = { ...spec.model, variables: [], terms: [], columns: [], coefNames: [], rNames: [], p: 0, intercept: false, offsets: [] };
+  const mm = buildModelMatrix(only, chunk, { response: true, checkFactorLevels: false });
+  const out = new Float64Array(chunk.numRows).fill(Number.NaN);
+  for (let k = 0; k < mm.n; k++) out[mm.rowIndex[k]!] = mm.y![k]!;
+  return out;
+}
+
+/** Whether a schema has every source column the response needs. */
+export function hasResponseColumns(spec: DesignSpec, names: string[]): boolean {
+  const have = new Set(names);
+  const walk = (e: unknown): boolean => {
+    const x = e as { type: string; name?: string; arg?: unknown; left?: unknown; right?: unknown; args?: Array<{ value: unknown }> };
+    if (x.type === 'name') return have.has(x.name!) || (spec.model.objects !== undefined && Object.hasOwn(spec.model.objects, x.name!));
+    if (x.type === 'paren' || x.type === 'unary') return walk(x.arg);
+    if (x.type === 'binary') return walk(x.left) && walk(x.right);
+    if (x.type === 'call') return (x.args ?? []).every((a) => walk(a.value));
+    return true;
   };
-  return { n, p, X, y: pick(y) ?? new Float64Array(0), w: pick(w), offset: pick(off), rowIndex, nMissing: n0 - n };
+  return spec.model.response ? walk(spec.model.response.expr) : false;
 }

@@ -214,6 +214,8 @@ async function fitGlm(formula: string, data: unknown, opts: RxGlmOptions, binary
     ...(opts.rowSelection !== undefined ? { rowSelection: opts.rowSelection } : {}),
     ...(opts.transforms !== undefined ? { transforms: opts.transforms } : {}),
     dropFirst: opts.dropFirst ?? false,
+    ...(opts.cube ? { cube: true } : {}),
+    ...(opts.dropMain ? { dropMain: true } : {}),
     ...(weights !== undefined ? { weights } : {}),
     binaryResponse: binary || fam.family === 'binomial',
   });

@@ -17,7 +17,7 @@ import { RxError } from '../errors.js';
 import { withTransforms } from '../expr/source.js';
 import { pf, pt } from '../stats/distributions.js';
 import { argError, expectString } from '../validate.js';
-import { type DesignSpec, buildDesign, createDesign } from './design.js';
+import { type DesignOptions, type DesignSpec, buildDesign, createDesign } from './design.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
@@ -60,6 +60,8 @@ export interface LinModState {
   GHi?: Float64Array;
   GLo?: Float64Array;
   rss2?: Float64Array;
+  /** cube: rows (or frequency weights) per level of the first factor. */
+  counts?: Float64Array;
 }
 
 export interface LinModRaw {
@@ -71,6 +73,7 @@ export interface LinModRaw {
 
 function newState(p: number, spec?: LinModSpec): LinModState {
   const s: LinModState = { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+  if (spec?.design.cube && spec.mode === 'xtx') s.counts = new Float64Array(spec.design.cube.levels.length);
   if (spec?.mode === 'refine') {
     s.gHi = new Float64Array(p);
     s.gLo = new Float64Array(p);
@@ -171,6 +174,15 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
     if (d.n === 0) return state;
     if (spec.mode === 'xtx') {
       accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
+      if (state.counts) {
+        const fw = spec.fweights ? d.w : null;
+        for (let j = 0; j < state.counts.length; j++) {
+          const col = d.X.subarray(j * d.n, (j + 1) * d.n);
+          let c = 0;
+          for (let i = 0; i < d.n; i++) c += fw ? col[i]! * fw[i]! : col[i]!;
+          state.counts[j]! += c;
+        }
+      }
       // chunk moments of y, then Chan merge
       let sw = 0;
       let swy = 0;
@@ -207,6 +219,7 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
     a.nPos += b.nPos;
     a.nMissing += b.nMissing;
     a.R = qrMerge(a.R, b.R, p + 1);
+    if (a.counts && b.counts) for (let j = 0; j < a.counts.length; j++) a.counts[j]! += b.counts[j]!;
     if (a.gHi && b.gHi) {
       for (let j = 0; j < p; j++) ddAddTo(a.gHi, a.gLo!, j, b.gHi[j]!, b.gLo![j]!);
       ddAddTo(a.rss2!, a.rss2!.subarray(1), 0, b.rss2![0]!, b.rss2![1]!);
@@ -327,6 +340,14 @@ export interface RxLinModOptions extends RxRunOptions {
   /** Frequency weights: each row counts w times. */
   fweights?: string;
   dropFirst?: boolean;
+  /**
+   * RevoScaleR's cube: the first term must be a factor; no intercept, one indicator per
+   * level, so its coefficients are cell means (adjusted for the other terms); the result
+   * has countDF (rows per cell).
+   */
+  cube?: boolean;
+  /** Drop main effects of variables that appear in interactions. */
+  dropMain?: boolean;
   /** Tolerance for declaring a column aliased (default 1e-7 as lm). */
   tolerance?: number;
   covCoef?: boolean;
@@ -338,7 +359,7 @@ export interface RxLinModOptions extends RxRunOptions {
 export async function prepareModel(
   formula: unknown,
   data: unknown,
-  opts: { rowSelection?: string; transforms?: Record<string, string>; dropFirst?: boolean; weights?: string; binaryResponse?: boolean },
+  opts: { rowSelection?: string; transforms?: Record<string, string>; dropFirst?: boolean; cube?: boolean; dropMain?: boolean; weights?: string; binaryResponse?: boolean },
 ) {
   const f = expectString(formula, 'formula');
   let source = resolveSource(data);
@@ -349,10 +370,12 @@ export async function prepareModel(
     source = withTransforms(source, t);
   }
   const schema: Schema = await source.schema();
-  const dOpts: Parameters<typeof createDesign>[2] = { dropFirst: opts.dropFirst ?? false };
+  const dOpts: DesignOptions = { dropFirst: opts.dropFirst ?? false };
+  if (opts.cube) dOpts.cube = true;
+  if (opts.dropMain) dOpts.dropMain = true;
   if (opts.weights !== undefined) dOpts.weights = opts.weights;
   if (opts.binaryResponse) dOpts.binaryResponse = true;
-  const design = createDesign(f, schema, dOpts);
+  const design = await createDesign(f, source, dOpts);
   return { source, schema, design };
 }
 
@@ -377,6 +400,8 @@ export async function rxLinMod(formula: string, data: unknown, opts: RxLinModOpt
     ...(opts.rowSelection !== undefined ? { rowSelection: opts.rowSelection } : {}),
     ...(opts.transforms !== undefined ? { transforms: opts.transforms } : {}),
     dropFirst: opts.dropFirst ?? false,
+    ...(opts.cube ? { cube: true } : {}),
+    ...(opts.dropMain ? { dropMain: true } : {}),
     ...(weights !== undefined ? { weights } : {}),
   });
   const spec: LinModSpec = { design, mode: 'xtx', tol: opts.tolerance ?? 1e-7, fweights: opts.fweights !== undefined };
@@ -466,6 +491,7 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
     unscaledCov: unscaled,
     ...(cov ? { covCoef: cov } : {}),
     anova,
+    ...(design.cube && xs.counts ? { countDF: { [design.cube.name]: design.cube.levels.slice(), Counts: Array.from(xs.counts) } } : {}),
     solver: spec.mode,
     ...(spec.mode === 'refine' ? { refinePasses: spec.refineIter! } : {}),
     warnings,

@@ -7,7 +7,7 @@ import { resolveSource } from '../data/resolve.js';
 import { RxError } from '../errors.js';
 import { qnorm, qt } from '../stats/distributions.js';
 import { argError } from '../validate.js';
-import { buildDesign, responseValues } from './design.js';
+import { buildDesign, hasResponseColumns, responseValues } from './design.js';
 import { makeFamily } from './family.js';
 import type { GlmResult, LinModResult } from './results.js';
 
@@ -23,7 +23,7 @@ export interface RxPredictOptions {
   predVarNames?: string[];
   overwrite?: boolean;
   rowsPerRead?: number;
-  /** Unknown factor levels: error (true) or NA (false, default). */
+  /** Unknown factor levels: error (true, default, as RevoScaleR) or NA (false). */
   checkFactorLevels?: boolean;
 }
 
@@ -58,10 +58,15 @@ export async function rxPredict(model: LinModResult | GlmResult, data: unknown, 
   for (const c of extra) out[c] = [];
   const schema: Schema = await source.schema();
   const read = [...new Set([...design.columns.filter((c) => schema.columns.some((s) => s.name === c)), ...extra])];
-  const hasY = design.columns.length > 0 && schema.columns.some((c) => (design.response as { name?: string }).name === c.name);
+  // weights are not needed to predict
+  const { weightVar: _w, ...xDesign } = design;
+  const hasY = hasResponseColumns(
+    design,
+    schema.columns.map((c) => c.name),
+  );
   const chunkOpts = opts.rowsPerRead ? { columns: read, rowsPerRead: opts.rowsPerRead } : { columns: read };
   for await (const chunk of source.chunks(chunkOpts) as AsyncIterable<Chunk>) {
-    const dc = buildDesign(design, chunk, { needY: false, checkLevels: opts.checkFactorLevels ?? false });
+    const dc = buildDesign(xDesign, chunk, { needY: false, checkLevels: opts.checkFactorLevels ?? true });
     const n0 = chunk.numRows;
     const pred = new Float64Array(n0).fill(Number.NaN);
     const se = new Float64Array(n0).fill(Number.NaN);
@@ -97,7 +102,7 @@ export async function rxPredict(model: LinModResult | GlmResult, data: unknown, 
     }
     (out[cols[0]!] as number[]).push(...pred);
     if (opts.computeResiduals) {
-      const yv = hasY ? responseValues(design, chunk, n0) : new Float64Array(n0).fill(Number.NaN);
+      const yv = hasY ? responseValues(design, chunk) : new Float64Array(n0).fill(Number.NaN);
       const res = new Float64Array(n0);
       for (let i = 0; i < n0; i++) res[i] = yv[i]! - pred[i]!;
       (out[cols[1]!] as number[]).push(...res);

@@ -43,6 +43,8 @@ export interface LinModData extends ModelCommon {
   /** xtx: cross-product pass only; qr: plus a TSQR pass; refine: plus double-double refinement passes. */
   solver: 'xtx' | 'qr' | 'refine';
   refinePasses?: number;
+  /** cube: true: the first factor's levels and the rows (frequency-weighted) in each cell. */
+  countDF?: Record<string, string[] | number[]>;
 }
 
 export interface GlmData extends ModelCommon {

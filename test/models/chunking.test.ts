@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RxError } from '../../lib/errors.js';
-import { rxGlm, rxLinMod, rxLogit } from '../../lib/models/index.js';
+import { rxGlm, rxLinMod, rxLogit, rxPredict } from '../../lib/models/index.js';
 import { readCsv } from './helpers.js';
 
 const bres = readCsv('breslow.dat.csv');
@@ -57,7 +57,35 @@ describe('chunking and bad input', () => {
   it('formula typos name the bad term', async () => {
     const e = await rxLinMod('sumY ~ Bsae', bres).catch((x) => x);
     expect(e).toBeInstanceOf(RxError);
-    expect(e.message).toContain("'Bsae'");
+    expect(e.message).toContain('"Bsae"');
+  });
+
+  it('cube: level coefficients are cell means, countDF counts the cells', async () => {
+    const m = await rxLinMod('sumY ~ Trt', bres, { cube: true });
+    expect(m.coefNames).toEqual(['Trt=placebo', 'Trt=progabide']);
+    const trt = bres.Trt as string[];
+    const y = bres.sumY as number[];
+    for (const [j, lv] of ['placebo', 'progabide'].entries()) {
+      const ys = y.filter((_, i) => trt[i] === lv);
+      expect(Math.abs(m.coefficients[j]! - ys.reduce((a, b) => a + b, 0) / ys.length)).toBeLessThan(1e-10);
+      expect(m.countDF!.Counts![j]).toBe(ys.length);
+    }
+    expect(m.countDF!.Trt).toEqual(['placebo', 'progabide']);
+    // with a covariate: the same fit as the no-intercept model
+    const c = await rxLinMod('sumY ~ Trt + Age', bres, { cube: true });
+    const d = await rxLinMod('sumY ~ Trt + Age - 1', bres);
+    expect(rel(c.coefficients, d.coefficients)).toBeLessThan(1e-10);
+    await expect(rxLinMod('sumY ~ Age + Trt', bres, { cube: true })).rejects.toMatchObject({ code: 'RX_FORMULA' });
+  });
+
+  it('checkFactorLevels at predict time: error by default, NA when false', async () => {
+    const m = await rxLinMod('sumY ~ Base + Trt', bres);
+    const nd = { Base: [11, 20], Trt: ['placebo', 'other'], sumY: [1, 2] };
+    await expect(rxPredict(m, nd)).rejects.toMatchObject({ code: 'RX_MODEL' });
+    const p = await rxPredict(m, nd, { checkFactorLevels: false });
+    const pr = p.sumY_Pred as Float64Array;
+    expect(Number.isNaN(pr[1]!)).toBe(true);
+    expect(Math.abs(pr[0]! - (m.coefficients[0]! + 11 * m.coefficients[1]! + m.coefficients[2]!))).toBeLessThan(1e-9);
   });
 
   it('models round-trip through JSON', async () => {
