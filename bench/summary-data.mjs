@@ -21,6 +21,24 @@ export function factorSql(k, levels) {
   return `'L' || CAST((i * ${C[k]} + ${D[k]}) % ${levels} AS VARCHAR) AS f${k}`;
 }
 
+/** The same data as an in-memory source (one chunk per `chunkRows`), to time the computation without file reading. */
+export async function memoryData(root, { rows, nNum, nFac, levels, chunkRows = 500_000 }) {
+  const { RxMemoryData } = await import(pathToFileURL(join(root, 'dist', 'lib', 'data', 'memory.js')).href);
+  const levelNames = Array.from({ length: levels }, (_, k) => `L${k}`);
+  const cols = {};
+  for (let j = 0; j < nNum; j++) {
+    const x = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) x[i] = (i * 7 + j) % 101 === 0 ? Number.NaN : ((i * A[j] + B[j]) % 1000003) / 1000 + 100 * j;
+    cols[`x${j}`] = x;
+  }
+  for (let k = 0; k < nFac; k++) {
+    const c = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) c[i] = (i * C[k] + D[k]) % levels;
+    cols[`f${k}`] = { type: 'factor', data: c, levels: levelNames };
+  }
+  return new RxMemoryData(cols, { rowsPerRead: chunkRows });
+}
+
 /** Writes an xdf file with `rows` rows: `nNum` numeric columns and `nFac` factors of `levels` levels. */
 export async function writeXdf(root, { rows, nNum, nFac, levels, chunkRows = 500_000 }) {
   let xdfMod;

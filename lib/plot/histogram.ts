@@ -242,7 +242,7 @@ export async function rxHistogram(formula: string, data: unknown, options: RxHis
   }
   const numBreaks = options.numBreaks === undefined ? 20 : expectNumber(options.numBreaks, 'numBreaks', { min: 1, max: 10000, integer: true });
   const histType = options.histType === undefined ? 'Counts' : expectOneOf(options.histType, ['Counts', 'Percent'] as const, 'histType');
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const x = f.terms[0]!.vars[0]!;
   const xi = columnInfo(schema, x.name, x.label);

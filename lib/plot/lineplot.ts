@@ -97,7 +97,7 @@ export async function rxLinePlot(formula: string, data: unknown, options: RxLine
   }
   const type = options.type === undefined ? 'l' : expectOneOf(options.type, ['l', 'p', 'b'] as const, 'type');
   const maxPoints = options.maxPoints === undefined ? 1_000_000 : expectNumber(options.maxPoints, 'maxPoints', { min: 1, integer: true });
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const x = f.terms[0]!.vars[0]!.name;
   for (const v of [x, ...f.lhs.map((y) => y.name)]) {

@@ -180,7 +180,7 @@ export async function rxCovCor(formula: string, data: unknown, options: RxCovCor
   expectString(formula, 'formula');
   const type = options.type === undefined ? 'Cor' : expectOneOf(options.type, ['Cov', 'Cor', 'SSCP'] as const, 'type');
   const f = parseSummaryFormula(formula);
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const vars: string[] = [];
   for (const t of f.terms) {

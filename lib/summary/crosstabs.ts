@@ -95,6 +95,25 @@ export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = r
     }
     const codes = st.tracks.map((t, f) => codesOf(chunk, t, spec.factors[f]!.label));
     sync(st);
+    if (codes.length === 2 && spec.deps.length === 0 && !spec.weights) {
+      // common case (two-way table of counts): no cell-index array
+      const a = codes[0]!;
+      const b = codes[1]!;
+      const d0 = st.dims[0]!;
+      const counts = st.counts;
+      let missing = 0;
+      for (let i = 0; i < n; i++) {
+        const x = a[i]!;
+        const y = b[i]!;
+        if (x < 0 || y < 0) missing++;
+        else {
+          const c = x + d0 * y;
+          counts[c] = counts[c]! + 1;
+        }
+      }
+      st.missing += missing;
+      return st;
+    }
     let cell = cellIndex(codes, st.dims, n);
     let owned = codes.length !== 1; // with one factor `cell` is the codes array: copy before writing
     const xs = spec.deps.map((d) => numericOf(chunk, d, d));
@@ -182,7 +201,7 @@ async function runCube(fn: string, formula: string, data: unknown, options: Cube
   if (f.terms.length !== 1 || f.terms[0]!.dot) {
     throw new RxError('RX_FORMULA', `${fn} needs one interaction term on the right (e.g. "y ~ A:B"), got "${formula}"`, { text: formula });
   }
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const term = f.terms[0]!;
   const rangeVars: string[] = [];

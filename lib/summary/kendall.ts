@@ -162,7 +162,7 @@ export class RxKendallCorResult {
 export async function rxKendallCor(formula: string, data: unknown, options: CommonOptions & { maxInMemory?: number } = {}): Promise<RxKendallCorResult> {
   expectString(formula, 'formula');
   const f = parseSummaryFormula(formula);
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const vars: string[] = [];
   for (const t of f.terms) {

@@ -24,6 +24,8 @@ export interface SVar {
   label: string;
   /** Column name RevoScaleR gives the factor: `F_x` or `F_x_1_3_T`. */
   outName: string;
+  /** A function term such as `log(incwage)`: computed by the expression language as a transform named `name`. */
+  expr?: string;
 }
 
 export interface STerm {
@@ -41,7 +43,7 @@ export interface SFormula {
   cond: SVar[];
 }
 
-function tokenize(s: string): string[] {
+function tokenize(s: string, pos: number[] = []): string[] {
   const out: string[] = [];
   let i = 0;
   while (i < s.length) {
@@ -53,17 +55,20 @@ function tokenize(s: string): string[] {
     if (c === '`') {
       const j = s.indexOf('`', i + 1);
       if (j < 0) throw new RxError('RX_FORMULA', `Unterminated backquote in formula "${s}"`, { text: s });
+      pos.push(i);
       out.push(s.slice(i, j + 1));
       i = j + 1;
       continue;
     }
-    if ('~+:|(),=-*'.includes(c)) {
+    if ('~+:|(),=-*/^<>!&.'.includes(c) && !(c === '.' && /[A-Za-z0-9_]/.test(s[i + 1] ?? ''))) {
+      pos.push(i);
       out.push(c);
       i++;
       continue;
     }
     const m = /^[A-Za-z0-9_.]+/.exec(s.slice(i));
     if (!m) throw new RxError('RX_FORMULA', `Unexpected character "${c}" in formula "${s}"`, { text: s });
+    pos.push(i);
     out.push(m[0]);
     i += m[0].length;
   }
@@ -82,7 +87,8 @@ function fmtNum(x: number): string {
 export function parseSummaryFormula(text: string): SFormula {
   if (typeof text !== 'string' || !text.includes('~'))
     throw new RxError('RX_FORMULA', `Expected a formula like "~ a + b" but received ${JSON.stringify(text)}`, { text: String(text) });
-  const toks = tokenize(text);
+  const pos: number[] = [];
+  const toks = tokenize(text, pos);
   let p = 0;
   const peek = () => toks[p];
   const next = () => toks[p++];
@@ -136,11 +142,22 @@ export function parseSummaryFormula(text: string): SFormula {
       return v;
     }
     if (peek() === '(') {
-      throw new RxError('RX_FORMULA', `Unsupported function "${t}()" in summary formula "${text}"; create the variable with the transforms option`, {
-        text: t,
-      });
+      // a function term (log(x), I(x^2), ...): its text becomes a transform expression
+      const start = pos[p - 1]!;
+      let depth = 0;
+      for (;;) {
+        const tk = next();
+        if (tk === undefined) throw new RxError('RX_FORMULA', `Unbalanced parentheses in formula "${text}"`, { text });
+        if (tk === '(') depth++;
+        else if (tk === ')' && --depth === 0) break;
+      }
+      const end = pos[p - 1]! + 1;
+      let src = text.slice(start, end);
+      const label = src.replace(/\s+/g, ' ');
+      if (/^I\(/.test(src)) src = src.slice(2, -1);
+      return { name: label, label, outName: label, expr: src };
     }
-    if ('~+:|(),='.includes(t)) throw new RxError('RX_FORMULA', `Unexpected "${t}" in formula "${text}"`, { text });
+    if (t.length === 1 && '~+:|(),=-*/^<>!&'.includes(t)) throw new RxError('RX_FORMULA', `Unexpected "${t}" in formula "${text}"`, { text });
     const name = unquote(t);
     return { name, label: name, outName: name };
   };

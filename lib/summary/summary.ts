@@ -471,7 +471,7 @@ export function summaryItems(formula: string, schema: Schema, exclude: string[] 
 
 export async function rxSummary(formula: string, data: unknown, options: RxSummaryOptions = {}): Promise<RxSummaryResult> {
   expectString(formula, 'formula');
-  const source = sourceOf(data, options);
+  const source = sourceOf(data, options, parseSummaryFormula(formula));
   const schema = await source.schema();
   const summaryStats = optional(options.summaryStats, ['Mean', 'StdDev', 'Min', 'Max', 'ValidObs', 'MissingObs'] as SummaryStat[], validateStats);
   if (options.fweights !== undefined && options.pweights !== undefined) throw new RxError('RX_ARG', 'Give fweights or pweights, not both');

@@ -88,6 +88,15 @@ describe('rxSummary parity with R', () => {
 });
 
 describe('rxSummary options', () => {
+  it('function terms like log(x) are computed by the expression language (RevoScaleR ~ log(incwage))', async () => {
+    const r = await rxSummary('~ log(Sepal.Length) + I(Petal.Width * 10):Species', csvData('iris.csv', { rowsPerRead: 50 }));
+    expect(r.sDataFrame.map((x) => x.Name)).toEqual(['log(Sepal.Length)', 'I(Petal.Width * 10):Species']);
+    const logs = (csvData('iris.csv').columns['Sepal.Length']!.data as Float64Array).map(Math.log);
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    close(r.sDataFrame[0]!.Mean, mean, 1e-13);
+    close(r.sDataFrame[1]!.Mean, 10 * R.iris.numeric['Petal.Width'].mean, 1e-13);
+  });
+
   it('fweights equal repeating rows; pweights give the same point estimates', async () => {
     const x = [1, 2, 3, 4, 10];
     const w = [1, 2, 3, 1, 2];
@@ -157,7 +166,8 @@ describe('rxSummary bad and degenerate input', () => {
     await expect(rxSummary('~ Sepal.Length + nope', d)).rejects.toMatchObject({ code: 'RX_FORMULA', column: 'nope', text: 'nope' });
     await expect(rxSummary('~ F(Species)', d)).rejects.toMatchObject({ code: 'RX_FORMULA', text: 'F(Species)' });
     await expect(rxSummary('~ Sepal.Length:Petal.Length', d)).rejects.toThrow(/at most one numeric/);
-    await expect(rxSummary('~ log(Sepal.Length)', d)).rejects.toBeInstanceOf(RxError);
+    await expect(rxSummary('~ nosuchfn(Sepal.Length)', d)).rejects.toBeInstanceOf(RxError);
+    await expect(rxSummary('~ log(nope)', d)).rejects.toBeInstanceOf(RxError);
     await expect(rxSummary('~ x', d, { fweights: 'Species' })).rejects.toMatchObject({ code: 'RX_FORMULA' });
   });
 
