@@ -1,8 +1,10 @@
 // Compute contexts: the same analyses in RxLocalSeq and RxLocalParallel (worker threads),
 // plus the bare dispatch cost of RxLocalParallel (an accumulator that only counts rows).
-// Data: 2M rows x 4 float64 columns in memory, chunks of 100k rows.
+// Data: 2M rows x 5 float64 columns in memory, chunks of 100k rows. For in-memory data
+// RxLocalParallel copies each chunk once (views into the caller's arrays cannot be
+// transferred), so it only pays off when processing a chunk costs more than copying it.
 import { registerAccumulator } from '../dist/lib/compute/pema.js';
-import { RxLocalParallel, RxLocalSeq, registerAccumulatorModule, rxCovCor, rxOptions, rxSummary, runAccumulator } from '../dist/lib/index.js';
+import { RxLocalParallel, RxLocalSeq, registerAccumulatorModule, rxCovCor, rxLogit, rxOptions, rxSummary, runAccumulator } from '../dist/lib/index.js';
 import { row, timeIt } from './lib.mjs';
 
 // Registered at import so worker threads (which import this module) find it too.
@@ -31,6 +33,8 @@ export default async function (ctx) {
   const r = seeded(1);
   const data = {};
   for (const c of ['a', 'b', 'c', 'd']) data[c] = Float64Array.from({ length: n }, () => r() * 10);
+  // A binary outcome for rxLogit (IRLS: one pass over the data per iteration).
+  data.yes = Float64Array.from({ length: n }, (_, i) => (r() < 1 / (1 + Math.exp(-(0.3 * data.a[i] - 0.2 * data.b[i] + 0.1))) ? 1 : 0));
   const workers = Math.max(2, rxOptions().numThreads);
   const seq = new RxLocalSeq();
   const par = new RxLocalParallel({ numWorkers: workers });
@@ -38,6 +42,7 @@ export default async function (ctx) {
   const cases = [
     ['rxCovCor ~ a+b+c+d', (cc) => rxCovCor('~ a + b + c + d', data, { ...o, computeContext: cc })],
     ['rxSummary ~ a+b+c+d', (cc) => rxSummary('~ a + b + c + d', data, { ...o, computeContext: cc })],
+    ['rxLogit yes ~ a+b+c+d', (cc) => rxLogit('yes ~ a + b + c + d', data, { ...o, computeContext: cc })],
     ['count rows (dispatch only)', (cc) => runAccumulator(countRows, {}, data, { ...o, computeContext: cc })],
   ];
   const rows = [];
