@@ -445,8 +445,12 @@ export class RxXdfData implements DataSource, DataSink {
         for await (const ch of this.chunks({ columns: [name], startRow: start, numRows: n })) parts.push(ch.columns[name]!);
         return concatColumns(type, parts, f.factorLevels()[name]);
       }
-      const out = new (ARRAY_OF[type]!)(n);
-      const bytes = new Uint8Array(out.buffer);
+      // every byte of the result is written by the reads below (the batches tile the row
+      // range), so the array need not be zero-filled first
+      const raw = Buffer.allocUnsafeSlow(n * width);
+      const C = ARRAY_OF[type]! as unknown as new (b: ArrayBufferLike, o: number, l: number) => Float64Array;
+      const out = new C(raw.buffer, raw.byteOffset, n);
+      const bytes = new Uint8Array(raw.buffer, raw.byteOffset, n * width);
       let valid: Uint8Array | undefined;
       let base = 0;
       for (const b of f.batches) {
