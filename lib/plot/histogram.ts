@@ -310,7 +310,7 @@ export async function rxHistogram(formula: string, data: unknown, options: RxHis
           y: { field: yField, type: 'quantitative', title: yTitle },
         },
       };
-  const vl: Record<string, unknown> = { ...spec0, data: { values: bars } };
+  const vl: Record<string, unknown> = { ...spec0, data: { values: bars.map((b) => ({ ...b })) } };
   if (st.tracks.length) {
     const w = vl.width;
     const h = vl.height;
