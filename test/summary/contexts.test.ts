@@ -10,6 +10,10 @@ import { rxCrossTabs, rxCube, type RxCubeResult } from '../../lib/summary/crosst
 import { rxCovCor } from '../../lib/summary/covcor.js';
 import { rxQuantile } from '../../lib/summary/quantile.js';
 import { rxSummary } from '../../lib/summary/summary.js';
+import { rxKendallCor } from '../../lib/summary/kendall.js';
+import { rxHistogram } from '../../lib/plot/histogram.js';
+import { rxLinePlot } from '../../lib/plot/lineplot.js';
+import { rxRoc } from '../../lib/plot/roc.js';
 import { csvData } from './helpers.js';
 import { ensureDist } from './ensure-dist.js';
 
@@ -67,6 +71,24 @@ describe('summaries in RxLocalSeq and RxLocalParallel', () => {
     v1.CovCor.flat().forEach((v, i) => {
       close(v2.CovCor.flat()[i]!, v);
     });
+  });
+
+  it('rxHistogram, rxRoc, rxKendallCor, rxLinePlot agree', async () => {
+    const o = { reportProgress: 0 as const };
+    const k = (rowsPerRead: number) => csvData('kyphosis.csv', { rowsPerRead });
+    const h1 = await rxHistogram('~ Age | Kyphosis', k(100), { ...o, computeContext: seq });
+    const h2 = await rxHistogram('~ Age | Kyphosis', k(9), { ...o, computeContext: par });
+    expect(h2.bars).toEqual(h1.bars);
+    const r1 = await rxRoc('Kyphosis', ['Age', 'Start'], k(100), { ...o, computeContext: seq });
+    const r2 = await rxRoc('Kyphosis', ['Age', 'Start'], k(7), { ...o, computeContext: par });
+    expect(r2.auc).toEqual(r1.auc);
+    expect(r2.points).toEqual(r1.points);
+    const t1 = await rxKendallCor('~ Age + Start + Number', k(100), { ...o, computeContext: seq });
+    const t2 = await rxKendallCor('~ Age + Start + Number', k(11), { ...o, computeContext: par });
+    expect(t2.tau).toEqual(t1.tau);
+    const l2 = await rxLinePlot('Start ~ Age | Kyphosis', k(13), { ...o, computeContext: par, type: 'p' });
+    expect(l2.points).toBe(81);
+    expect(l2.panels).toEqual(['Kyphosis = absent', 'Kyphosis = present']);
   });
 
   it('rowSelection and transforms', async () => {
