@@ -46,7 +46,7 @@ const cases: Array<[string, unknown[]]> = [
 let rx: Record<string, unknown>;
 let par: RxLocalParallel;
 beforeAll(async () => {
-  ensureDist(); // workers import the compiled analyses from dist/
+  ensureDist(['lib']); // workers import the compiled analyses from dist/: all of lib must be current
   rx = (await import('../../lib/index.js')) as Record<string, unknown>;
   par = new RxLocalParallel({ numWorkers: 2 });
 });

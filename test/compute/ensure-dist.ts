@@ -14,10 +14,11 @@ function newest(dir: string): number {
   return t;
 }
 
-export function ensureDist(): void {
+/** Runs tsc when a .ts file under `dirs` (relative to the package root) is newer than the worker build. */
+export function ensureDist(dirs: string[] = ['lib/compute', 'lib/workers', 'lib/data']): void {
   const root = packageRoot();
   const out = [join(root, 'dist/lib/workers/pema-worker.js'), join(root, 'dist/lib/compute/parallel.js'), join(root, 'dist/lib/compute/context.js')];
-  const srcT = Math.max(newest(join(root, 'lib/compute')), newest(join(root, 'lib/workers')), newest(join(root, 'lib/data')));
+  const srcT = Math.max(...dirs.map((d) => newest(join(root, d))));
   if (out.every((p) => existsSync(p) && statSync(p).mtimeMs >= srcT)) return;
   // One tsc at a time across test files (vitest runs files in parallel processes).
   const lock = join(root, 'dist', '.compute-build-lock');
