@@ -76,6 +76,8 @@ export interface LinalgNative {
   blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64Array): number;
   /** Benchmark helper: one gemm C = A'A (A k x n) on the linked BLAS; returns seconds. */
   blasGemmBench(A: Float64Array, k: number, n: number, C: Float64Array): number;
+  /** Thread count the linked BLAS currently uses (set with the shared budget, rxOptions({ numThreads })). */
+  blasThreads(): number;
 }
 
 export const linalgExports = [
@@ -90,6 +92,7 @@ export const linalgExports = [
   'qrSolveR',
   'blasSyrkBench',
   'blasGemmBench',
+  'blasThreads',
 ] as const satisfies readonly (keyof LinalgNative)[];
 
 const la = () => addon<LinalgNative>();
@@ -147,4 +150,9 @@ export function blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64A
 
 export function blasGemmBench(A: Float64Array, k: number, n: number, C: Float64Array): number {
   return la().blasGemmBench(A, k, n, C);
+}
+
+/** Thread count the linked BLAS currently uses (follows rxOptions({ numThreads })). */
+export function blasThreads(): number {
+  return la().blasThreads();
 }

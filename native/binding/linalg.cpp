@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "linalg/blas.h"
+#include "linalg/blas_threads.h"
 #include "linalg/linalg.h"
 #include "registry.h"
 
@@ -212,6 +213,8 @@ Napi::Value BlasGemmBench(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value BlasThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), rx::blas_get_threads()); }
+
 }  // namespace
 
 RXB_MODULE(linalg) {
@@ -226,4 +229,5 @@ RXB_MODULE(linalg) {
   exports.Set("qrSolveR", Napi::Function::New(env, QrSolveR));
   exports.Set("blasSyrkBench", Napi::Function::New(env, BlasSyrkBench));
   exports.Set("blasGemmBench", Napi::Function::New(env, BlasGemmBench));
+  exports.Set("blasThreads", Napi::Function::New(env, BlasThreads));
 }

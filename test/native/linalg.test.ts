@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RxError } from '../../lib/errors.js';
+import { rxNativeInfo } from '../../lib/native/info.js';
+import { rxOptions } from '../../lib/options.js';
 import {
+  blasThreads,
   cholInverse,
   cholSolve,
   qrSolveR,
@@ -288,5 +291,20 @@ describe('rank-revealing solves', () => {
   it('validates tol and sizes', () => {
     expect(() => sweepSolve(xtx, xty, p, -1)).toThrow(expect.objectContaining({ code: 'RX_ARG', message: 'Expected finite number >= 0 for tol but received number -1.000000' }));
     expect(() => qrSolveR(new Float64Array(4), p)).toThrow(expect.objectContaining({ code: 'RX_ARG', message: expect.stringMatching(/^Expected Float64Array of length >= 49 \(\(p\+1\)\*\(p\+1\)\) for R but received Float64Array of length 4$/) }));
+  });
+});
+
+describe('one thread budget', () => {
+  it('rxOptions({ numThreads }) also sets the BLAS library threads', () => {
+    const before = rxOptions().numThreads;
+    try {
+      rxOptions({ numThreads: 1 });
+      expect(blasThreads()).toBe(1);
+      rxOptions({ numThreads: 2 });
+      expect(blasThreads()).toBe(2);
+      expect(rxNativeInfo().threads).toBe(2);
+    } finally {
+      rxOptions({ numThreads: before });
+    }
   });
 });

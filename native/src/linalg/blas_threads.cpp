@@ -3,11 +3,14 @@
 
 #include <string>
 
+#include "common/threads.h"
+
 #if defined(RXSCALE_BLAS_MKL)
 #include <mkl.h>
 #elif defined(RXSCALE_BLAS_OPENBLAS)
 extern "C" {
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 char* openblas_get_config(void);
 }
 #endif
@@ -22,6 +25,16 @@ void blas_set_threads(int n) {
   openblas_set_num_threads(n);
 #else
   (void)n;  // the built-in kernels use rx::parallel_for and the shared thread budget
+#endif
+}
+
+int blas_get_threads() {
+#if defined(RXSCALE_BLAS_MKL)
+  return mkl_get_max_threads();
+#elif defined(RXSCALE_BLAS_OPENBLAS)
+  return openblas_get_num_threads();
+#else
+  return rx::num_threads();
 #endif
 }
 
