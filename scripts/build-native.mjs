@@ -73,6 +73,10 @@ if (!existsSync(built)) {
   console.error(`rxscale: build finished but ${built} is missing.`);
   process.exit(1);
 }
+const shadowing = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rxscale.node');
+if (!prebuild && outDir === 'build' && existsSync(shadowing)) {
+  console.warn(`rxscale: warning: ${shadowing} exists and is loaded before build/Release; delete it to use this build.`);
+}
 if (prebuild) {
   // --dest DIR copies the prebuilt there instead of prebuilds/<platform>-<arch> (packaging tests
   // stage it outside the checkout: the loader prefers prebuilds/ over build/Release).
