@@ -79,7 +79,6 @@ export class RxParquetData implements DataSource, DataSink {
   readonly kind = 'parquet';
   readonly file: string;
   readonly rowsPerRead?: number;
-  private cached?: { columns: ParquetColumn[]; numRows: number; metadata: Record<string, string> };
 
   constructor(file: string, opts: { rowsPerRead?: number } = {}) {
     if (typeof file !== 'string' || file.length === 0) throw new RxError('RX_ARG', `Expected a file path (string) for RxParquetData but received ${typeof file}`);
@@ -98,8 +97,8 @@ export class RxParquetData implements DataSource, DataSink {
     return new RxError('RX_DATA_SOURCE', `Cannot read ${this.describe()}: ${msg}`, { file: this.file, cause: e });
   }
 
-  private async inspect(con: DuckDBConnection) {
-    if (this.cached) return this.cached;
+  /** Columns, row count and key/value metadata (read fresh each call: the file may have been rewritten). */
+  private async inspect(con: DuckDBConnection): Promise<{ columns: ParquetColumn[]; numRows: number; metadata: Record<string, string> }> {
     if (!existsSync(this.file)) throw new RxError('RX_IO', `File "${this.file}" does not exist`, { file: this.file });
     const src = `read_parquet(${sqlString(this.file)})`;
     const desc = (await (await con.run(`DESCRIBE SELECT * FROM ${src}`)).getRowObjects()) as Array<{ column_name: string; column_type: string }>;
@@ -131,8 +130,7 @@ export class RxParquetData implements DataSource, DataSink {
       }
       return { info, expr: m.expr, read: m.read };
     });
-    this.cached = { columns, numRows, metadata };
-    return this.cached;
+    return { columns, numRows, metadata };
   }
 
   async schema(): Promise<Schema> {
