@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -44,8 +45,6 @@ void check_finite_matrix(const double* A, int p, const char* what) {
 
 // Rows per block for the vendor path: ~2 MB of packed data, at least 1024 rows.
 std::size_t rows_per_block(int q) { return std::max<std::size_t>(1024, (std::size_t(1) << 18) / std::max(1, q)); }
-
-constexpr int kMaxBlasRows = 1 << 30;
 
 }  // namespace
 
@@ -141,7 +140,8 @@ void xtwx_accumulate_builtin(const double* X, std::size_t n, int p, const double
 
 void xtwx_accumulate(const double* X, std::size_t n, int p, const double* w, const double* y, double* xtx,
                      double* xty, double* acc) {
-  if (!la::has_vendor_blas()) {
+  // BLAS takes 32-bit leading dimensions: chunks of more than 2^31 - 1 rows use the builtin path.
+  if (!la::has_vendor_blas() || n > static_cast<std::size_t>(INT32_MAX)) {
     xtwx_accumulate_builtin(X, n, p, w, y, xtx, xty, acc);
     return;
   }
@@ -150,18 +150,14 @@ void xtwx_accumulate(const double* X, std::size_t n, int p, const double* w, con
   const std::size_t qq = static_cast<std::size_t>(q) * q;
   std::vector<double> C(qq, 0.0);
   if (!w) {
-    // Unweighted: BLAS straight on the caller's columns (no copy), row blocks of <= 2^30.
+    // Unweighted: BLAS straight on the caller's columns (no copy).
     std::vector<double> xy(static_cast<std::size_t>(p), 0.0);
     double yy = 0;
-    const std::size_t nb = n > static_cast<std::size_t>(kMaxBlasRows) ? rows_per_block(q) : n;
-    const int ld = static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(INT32_MAX)));
-    for (std::size_t b = 0; b < n; b += nb) {
-      const int len = static_cast<int>(std::min(nb, n - b));
-      la::syrk_ut(p, len, 1.0, X + b, ld, 1.0, C.data(), q);
-      if (y) {
-        la::gemv_t(len, p, 1.0, X + b, ld, y + b, 1.0, xy.data());
-        yy += la::builtin::dot(y + b, y + b, static_cast<std::size_t>(len));
-      }
+    const int rows = static_cast<int>(n);
+    la::syrk_ut(p, rows, 1.0, X, rows, 0.0, C.data(), q);
+    if (y) {
+      la::gemv_t(rows, p, 1.0, X, rows, y, 0.0, xy.data());
+      yy = la::builtin::dot(y, y, n);
     }
     if (y) {
       for (int i = 0; i < p; ++i) C[idx(i, p, q)] = xy[i];
