@@ -38,9 +38,9 @@ export type SummaryStat = (typeof SUMMARY_STATS)[number];
 
 export interface RxSummaryOptions extends CommonOptions {
   summaryStats?: SummaryStat[];
-  /** Frequency weights column. */
+  /** Frequency weights column: a row counts `w` times (StdDev denominator sum(w) - 1). */
   fweights?: string;
-  /** Probability weights column. */
+  /** Probability weights column: same point estimates as fweights; StdDev also uses sum(w) - 1, as RevoScaleR prints. ValidObs stays the number of rows. */
   pweights?: string;
   /** true (default): missing values are removed term by term; false: rows with any missing term variable are dropped. */
   byTerm?: boolean;
