@@ -75,7 +75,7 @@ describe('npm package', () => {
     writeFileSync(join(proj, 'package.json'), JSON.stringify({ name: 'rxscale-pack-check', version: '1.0.0', private: true, type: 'module' }));
     const pkg = join(proj, 'node_modules', 'rxscale');
     if (process.env.RXSCALE_PACK_NPM_INSTALL === '1') {
-      const inst = run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--omit=optional', tgz], { cwd: proj, timeout: 900_000 });
+      const inst = run('npm', ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tgz], { cwd: proj, timeout: 900_000 });
       expect(inst.status, inst.stderr).toBe(0);
     } else {
       mkdirSync(pkg);
