@@ -20,10 +20,12 @@ import { rename, rm } from 'node:fs/promises';
 import {
   type DuckDBAppender,
   type DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBDateValue,
   DuckDBInstance,
   type DuckDBResult,
   DuckDBTimestampValue,
+  type DuckDBValue,
 } from '@duckdb/node-api';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
@@ -208,6 +210,7 @@ export class RxParquetData implements DataSource, DataSink {
           cols.forEach((c, j) => {
             const v = dc!.getColumnVector(j) as unknown as { getItem(i: number): unknown };
             const b = buf[j]!;
+            if (b.num && c.info.type !== 'factor' && bulkCopy(v, b, off, take, filled)) return;
             for (let i = 0; i < take; i++) {
               const x = v.getItem(off + i);
               const k = filled + i;
@@ -254,6 +257,36 @@ interface ColBuffer {
   str?: Array<string | null>;
   valid: Uint8Array;
   anyMissing: boolean;
+}
+
+/**
+ * Fast path for fixed-width DuckDB vectors: node-api's numeric vectors keep their values
+ * in a typed array (`items`) and validity as a 64-bit mask (`validity.data`, null when all
+ * valid). When both are there and the array type matches ours, copy in bulk; otherwise
+ * (other versions, booleans) the caller falls back to getItem per value.
+ */
+function bulkCopy(v: unknown, b: ColBuffer, off: number, take: number, at: number): boolean {
+  const items = (v as { items?: unknown }).items;
+  const validity = (v as { validity?: { data: BigUint64Array | null; offset: number } }).validity;
+  if (!b.num || !ArrayBuffer.isView(items) || items.constructor !== b.num.constructor || !validity || typeof validity.offset !== 'number') return false;
+  const src = items as unknown as Float64Array;
+  (b.num as Float64Array).set(src.subarray(off, off + take), at);
+  if (!validity.data) {
+    b.valid.fill(1, at, at + take);
+    return true;
+  }
+  const bits = new Uint8Array(validity.data.buffer, validity.data.byteOffset, validity.data.byteLength);
+  const isFloat = b.num instanceof Float64Array || b.num instanceof Float32Array;
+  for (let i = 0; i < take; i++) {
+    const bit = validity.offset + off + i;
+    if ((bits[bit >> 3]! >> (bit & 7)) & 1) b.valid[at + i] = 1;
+    else {
+      b.valid[at + i] = 0;
+      b.anyMissing = true;
+      b.num[at + i] = isFloat ? Number.NaN : 0;
+    }
+  }
+  return true;
 }
 
 function newBuffers(cols: ParquetColumn[], n: number): ColBuffer[] {
@@ -314,6 +347,39 @@ function duckTypeFor(t: ColumnType): string {
     case 'timestamp':
       return 'TIMESTAMP';
   }
+}
+
+const DUCK_VECTOR = 2048;
+
+/** Values of rows [s, s + m) of a column as DuckDB values (null = missing). */
+function duckValues(c: Column, s: number, m: number): DuckDBValue[] {
+  const out = new Array<DuckDBValue>(m);
+  const d = c.data as ArrayLike<unknown>;
+  for (let k = 0; k < m; k++) {
+    const i = s + k;
+    const v = d[i];
+    if ((c.valid && c.valid[i] === 0) || v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v))) {
+      out[k] = null;
+      continue;
+    }
+    switch (c.type) {
+      case 'bool':
+        out[k] = v !== 0;
+        break;
+      case 'factor':
+        out[k] = c.levels![v as number]!;
+        break;
+      case 'date':
+        out[k] = new DuckDBDateValue(v as number);
+        break;
+      case 'timestamp':
+        out[k] = new DuckDBTimestampValue(BigInt(Math.round(v as number)) * 1000n);
+        break;
+      default:
+        out[k] = v as number | string;
+    }
+  }
+  return out;
 }
 
 class ParquetWriter implements ChunkWriter {
@@ -382,55 +448,14 @@ class ParquetWriter implements ChunkWriter {
       return c;
     });
     try {
-      for (let i = 0; i < chunk.numRows; i++) {
-        for (let j = 0; j < cols.length; j++) {
-          const c = cols[j]!;
-          if (c.valid && c.valid[i] === 0) {
-            a.appendNull();
-            continue;
-          }
-          switch (c.type) {
-            case 'float64':
-            case 'float32': {
-              const x = (c.data as Float64Array)[i]!;
-              if (Number.isNaN(x)) a.appendNull();
-              else if (c.type === 'float64') a.appendDouble(x);
-              else a.appendFloat(x);
-              break;
-            }
-            case 'int32':
-              a.appendInteger((c.data as Int32Array)[i]!);
-              break;
-            case 'int16':
-              a.appendSmallInt((c.data as Int16Array)[i]!);
-              break;
-            case 'uint8':
-              a.appendUTinyInt((c.data as Uint8Array)[i]!);
-              break;
-            case 'bool':
-              a.appendBoolean((c.data as Uint8Array)[i] !== 0);
-              break;
-            case 'factor':
-              a.appendVarchar(c.levels![(c.data as Int32Array)[i]!]!);
-              break;
-            case 'string': {
-              const s = (c.data as Array<string | null>)[i];
-              if (s === null || s === undefined) a.appendNull();
-              else a.appendVarchar(s);
-              break;
-            }
-            case 'date':
-              a.appendDate(new DuckDBDateValue((c.data as Int32Array)[i]!));
-              break;
-            case 'timestamp': {
-              const x = (c.data as Float64Array)[i]!;
-              if (Number.isNaN(x)) a.appendNull();
-              else a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(x)) * 1000n));
-              break;
-            }
-          }
-        }
-        a.endRow();
+      // Filled column-wise into DuckDB data chunks (one native copy per vector) instead
+      // of one appender call per value.
+      const types = cols.map((_, j) => a.columnType(j));
+      for (let s = 0; s < chunk.numRows; s += DUCK_VECTOR) {
+        const m = Math.min(DUCK_VECTOR, chunk.numRows - s);
+        const dc = DuckDBDataChunk.create(types, m);
+        for (let j = 0; j < cols.length; j++) dc.setColumnValues(j, duckValues(cols[j]!, s, m));
+        a.appendDataChunk(dc);
       }
     } catch (e) {
       throw new RxError('RX_IO', `Writing "${this.file}" failed: ${(e as Error).message}`, { file: this.file, cause: e });
