@@ -109,7 +109,9 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
       res.trees.push_back(std::move(t));
       res.treeClass.push_back(K == 1 ? -1 : k);
     }
-    res.trainLoss.push_back(boost_loss(p.objective, y, w, score.data(), n, K));
+    // training loss after iteration 1, every 10th and the last (it costs a pass over the data)
+    if (it == 0 || (it + 1) % 10 == 0 || it + 1 == p.nTrees)
+      res.trainLoss.push_back(boost_loss(p.objective, y, w, score.data(), n, K));
   }
   return res;
 }

@@ -68,24 +68,60 @@ int leaf_of_raw(const Tree& t, const double* x, int64_t n, int64_t i) {
   return nd;
 }
 
+namespace {
+// One cache line per node for scoring.
+struct PNode {
+  double threshold;
+  int feature;  // -1 leaf
+  int left, right;
+  int cat;      // offset into catBits or -1
+  int catWords;
+  int defaultLeft;
+  int valueIdx;
+  int pad;
+};
+}  // namespace
+
 void predict_trees(const std::vector<const Tree*>& trees, const double* x, int64_t n, int /*p*/, int K,
                    const std::vector<double>& treeWeight, const std::vector<int>& treeClass, double* out) {
+  std::vector<std::vector<PNode>> packed(trees.size());
+  for (std::size_t ti = 0; ti < trees.size(); ++ti) {
+    const Tree& t = *trees[ti];
+    auto& pn = packed[ti];
+    pn.resize(t.feature.size());
+    for (std::size_t i = 0; i < t.feature.size(); ++i)
+      pn[i] = {t.threshold[i], t.feature[i], t.left[i], t.right[i], t.catOffset[i], t.catWords[i], t.defaultLeft[i], static_cast<int>(i) * t.K, 0};
+  }
   parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
     // blocks of rows, all trees per block: the block's x stays in cache
-    const std::size_t B = 256;
+    const std::size_t B = 64;
     for (std::size_t s = b; s < e; s += B) {
       std::size_t t1 = std::min(e, s + B);
       for (std::size_t ti = 0; ti < trees.size(); ++ti) {
         const Tree& t = *trees[ti];
-        double w = treeWeight[ti];
-        int cls = treeClass[ti];
+        const PNode* nodes = packed[ti].data();
+        const double w = treeWeight[ti];
+        const int cls = treeClass[ti];
+        const int TK = t.K;
         for (std::size_t i = s; i < t1; ++i) {
-          int leaf = leaf_of_raw(t, x, n, static_cast<int64_t>(i));
-          if (cls >= 0) {
-            out[i * K + cls] += w * t.value[static_cast<std::size_t>(leaf) * t.K];
-          } else {
-            for (int k = 0; k < t.K; ++k) out[i * K + k] += w * t.value[static_cast<std::size_t>(leaf) * t.K + k];
+          const PNode* nd = nodes;
+          while (nd->feature >= 0) {
+            double v = x[static_cast<int64_t>(nd->feature) * n + static_cast<int64_t>(i)];
+            bool goLeft;
+            if (std::isnan(v))
+              goLeft = nd->defaultLeft;
+            else if (nd->cat >= 0) {
+              int c = static_cast<int>(v);
+              goLeft = c >= 0 && c < nd->catWords * 32 && ((t.catBits[nd->cat + (c >> 5)] >> (c & 31)) & 1u);
+            } else
+              goLeft = v <= nd->threshold;
+            nd = nodes + (goLeft ? nd->left : nd->right);
           }
+          const double* val = t.value.data() + nd->valueIdx;
+          if (cls >= 0)
+            out[i * K + cls] += w * val[0];
+          else
+            for (int k = 0; k < TK; ++k) out[i * K + k] += w * val[k];
         }
       }
     }
@@ -152,10 +188,23 @@ bool Grower::may_split(const Leaf& l) const {
 void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const {
   const int S = S_, K = K_;
   const int64_t b0 = l.begin, b1 = l.end;
-  const int64_t* rows = rows_.data();
+  const int64_t m = b1 - b0;
+  const int64_t* rows = rows_.data() + b0;
   const double* G = st_.g;
   const double* Hs = st_.h;
   const bool unitCnt = st_.cnt == nullptr;
+  // ordered statistics (LightGBM's "ordered gradients"): gather (h, g...) of the leaf's rows
+  // once, so every feature streams them contiguously instead of gathering per feature
+  const int W = 1 + K + (unitCnt ? 0 : 1);
+  std::vector<double> ord(static_cast<std::size_t>(m) * W);
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t r = rows[i];
+    double* o = ord.data() + i * W;
+    o[0] = Hs[r];
+    for (int k = 0; k < K; ++k) o[1 + k] = G[r * K + k];
+    if (!unitCnt) o[1 + K] = st_.cnt[r];
+  }
+  const double* O = ord.data();
   auto body = [&](std::size_t fb, std::size_t fe, int) {
     for (std::size_t fi = fb; fi < fe; ++fi) {
       int f = feats[fi];
@@ -164,35 +213,25 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
       const int64_t n = d_.n;
       if (d_.b8 && K == 1 && unitCnt) {
         const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
-        for (int64_t i = b0; i < b1; ++i) {
-          int64_t r = rows[i];
-          double* e = H + col[r] * 3;
+        for (int64_t i = 0; i < m; ++i) {
+          double* e = H + col[rows[i]] * 3;
           e[0] += 1;
-          e[1] += Hs[r];
-          e[2] += G[r];
-        }
-      } else if (d_.b8) {
-        const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
-        for (int64_t i = b0; i < b1; ++i) {
-          int64_t r = rows[i];
-          double* e = H + static_cast<std::size_t>(col[r]) * S;
-          e[0] += unitCnt ? 1.0 : st_.cnt[r];
-          e[1] += Hs[r];
-          for (int k = 0; k < K; ++k) e[2 + k] += G[r * K + k];
+          e[1] += O[2 * i];
+          e[2] += O[2 * i + 1];
         }
       } else {
-        const uint16_t* col = d_.b16 + static_cast<int64_t>(f) * n;
-        for (int64_t i = b0; i < b1; ++i) {
-          int64_t r = rows[i];
-          double* e = H + static_cast<std::size_t>(col[r]) * S;
-          e[0] += unitCnt ? 1.0 : st_.cnt[r];
-          e[1] += Hs[r];
-          for (int k = 0; k < K; ++k) e[2 + k] += G[r * K + k];
+        for (int64_t i = 0; i < m; ++i) {
+          int b = d_.b8 ? d_.b8[static_cast<int64_t>(f) * n + rows[i]] : d_.b16[static_cast<int64_t>(f) * n + rows[i]];
+          double* e = H + static_cast<std::size_t>(b) * S;
+          const double* o = O + i * W;
+          e[0] += unitCnt ? 1.0 : o[1 + K];
+          e[1] += o[0];
+          for (int k = 0; k < K; ++k) e[2 + k] += o[1 + k];
         }
       }
     }
   };
-  if (p_.serial || (b1 - b0) < 4096)
+  if (p_.serial || m < 4096)
     body(0, feats.size(), 0);
   else
     parallel_for(feats.size(), body, 1);
@@ -310,7 +349,14 @@ bool Grower::prepare(Leaf& l) {
   }
   std::vector<int> feats = node_features();
   if (!l.hist) {
-    l.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+    if (p_.mTry > 0) {
+      // per-node feature samples: no subtraction, so one scratch histogram serves every node
+      // (only the sampled features' bins are cleared and filled)
+      if (!scratch_) scratch_ = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+      l.hist = scratch_;
+    } else {
+      l.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+    }
     build(l, feats, *l.hist);
   }
   find_all(l, feats);

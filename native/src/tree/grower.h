@@ -56,6 +56,7 @@ class Grower {
   std::vector<int64_t> rows_, tmp_;
   std::vector<uint8_t> side_;
   std::vector<int> treeFeats_;
+  std::shared_ptr<std::vector<double>> scratch_;  // reused histogram when nodes sample features (mTry)
 
   double rowCnt(int64_t r) const { return st_.cnt ? st_.cnt[r] : 1.0; }
   void totals(Leaf& l) const;
