@@ -42,6 +42,8 @@ class PassContext implements SqlPassContext {
   readonly params: Array<number | string | boolean | null> = [];
   readonly from: string;
   readonly double: string;
+  /** True when the pass runs on several shards whose states are merged (no global order statistics). */
+  partitioned = false;
   constructor(
     readonly dialect: 'duckdb' | 'postgres' | 'tsql',
     private readonly sqlDialect: SqlDialect,
@@ -108,6 +110,10 @@ abstract class InDatabaseContext implements ComputeContext {
 
   /** The base source when it lives in this context's database; null otherwise. */
   protected abstract accepts(base: DataSource): { from: string } | null;
+  /** Whether passes run on several shards (states merged). */
+  protected partitioned(): boolean {
+    return false;
+  }
   /** Runs one pass's SQL (on every shard) and returns one State per shard. */
   protected abstract execute<State>(pass: SqlPass<State>, params: unknown[], base: DataSource): Promise<State[]>;
 
@@ -133,9 +139,11 @@ abstract class InDatabaseContext implements ComputeContext {
       let plan: SqlPass<State> | null;
       try {
         ctx = new PassContext(this.dialectName, this.sqlDialect, target.from, baseColumns, view);
+        ctx.partitioned = this.partitioned();
         plan = def.pushdown(current, schema, ctx);
       } catch (e) {
-        if (!(e instanceof RxError) || e.code !== 'RX_EXPR') throw e;
+        // RX_EXPR / RX_SQL while building the SQL: an expression the SQL compiler cannot express
+        if (!(e instanceof RxError) || (e.code !== 'RX_EXPR' && e.code !== 'RX_SQL')) throw e;
         plan = null;
         ctx = undefined as unknown as PassContext;
         this.note(`${def.name}: an expression has no SQL form (${e.message}); streaming rows to the client`);
@@ -145,7 +153,9 @@ abstract class InDatabaseContext implements ComputeContext {
           this.note(`${def.name}: this analysis cannot run as SQL; streaming rows to the client`);
           return runPemaSequential(def, current, source, opts);
         }
-        throw new RxError('RX_INTERNAL', `${def.name}: pass ${pass + 1} cannot be pushed down after pass 1 was`);
+        // e.g. rxLinMod's QR pass for an ill-conditioned problem: the remaining passes stream
+        this.note(`${def.name}: pass ${pass + 1} cannot run as SQL; streaming rows to the client from this pass on`);
+        return runPemaSequential(def, current, source, opts);
       }
       opts.progress.startPass(pass);
       const rowsPerShard: number[] = [];
@@ -215,6 +225,9 @@ export class RxInPostgres extends InDatabaseContext {
     if (opts.shards !== undefined && (!Array.isArray(opts.shards) || opts.shards.length === 0 || opts.shards.some((s) => typeof s !== 'string')))
       throw new RxError('RX_ARG', 'Expected a non-empty array of connection strings for shards');
     this.opts = { ...opts };
+  }
+  protected override partitioned(): boolean {
+    return (this.opts.shards?.length ?? 1) > 1;
   }
   protected accepts(base: DataSource) {
     if (!(base instanceof RxPostgresData)) return null;

@@ -9,3 +9,4 @@ export type { CommonOptions as SummaryCommonOptions } from './run.js';
 export { rxCovCor, rxCov, rxCor, rxSSCP, RxCovCorResult, covCorAccumulator } from './covcor.js';
 export type { RxCovCorOptions, CovCorType } from './covcor.js';
 export { rxKendallCor, RxKendallCorResult, kendallTau, kendallAccumulator } from './kendall.js';
+import './pushdown.js'; // in-database SQL forms of the summary accumulators (lib/db contexts)
