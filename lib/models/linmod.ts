@@ -20,7 +20,7 @@ import { argError, expectString } from '../validate.js';
 import { type DesignOptions, type DesignSpec, buildDesign, createDesign } from './design.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
-import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
+import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, reportedConditionNumber, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
 
 export interface LinModSpec {
   design: DesignSpec;
@@ -451,14 +451,16 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
   }
   const tv = coef.map((b, j) => b / se[j]!);
   const pv = tv.map((t) => (Number.isNaN(t) ? Number.NaN : 2 * pt(Math.abs(t), dfResid, false)));
-  const tss = intercept ? xs.yM2 : xs.acc[1]!;
+  // cube: R^2 and F "as if intercept included" (RevoScaleR)
+  const centred = intercept || design.cube !== undefined;
+  const tss = centred ? xs.yM2 : xs.acc[1]!;
   const r2 = dfResid >= 0 ? 1 - rss / tss : Number.NaN;
-  const dfInt = intercept ? 1 : 0;
+  const dfInt = centred ? 1 : 0;
   const adjR2 = 1 - ((1 - r2) * (nObs - dfInt)) / dfResid;
   const dfModel = rank - dfInt;
   const fStat = dfModel > 0 ? (tss - rss) / dfModel / (rss / dfResid) : Number.NaN;
   const fP = dfModel > 0 ? pf(fStat, dfModel, dfResid, false) : Number.NaN;
-  const kappa = conditionNumber(xs.xtx, sol.inverse, p, sol.aliased);
+  const kappa = reportedConditionNumber(xs.xtx, sol.inverse, p, sol.aliased, design.intercept ? 0 : -1);
   // sequential anova: per term, the drop in rss when its columns are added
   const anova = anovaTable(design, sol.aliased, nested, rss, dfResid, sigma);
   const cov: number[][] | undefined = opts.covCoef

@@ -4,6 +4,7 @@
  * with R's printCoefmat column formatting.
  */
 import type { DesignSpec } from './design.js';
+import { pnorm, pt } from '../stats/distributions.js';
 import type { FamilySpec } from './family.js';
 
 export interface ModelCommon {
@@ -116,7 +117,7 @@ function roundTo(x: number, d: number): number {
 }
 
 /** R's format.pval(pv, digits, eps). */
-export function formatPval(pv: number[], digits: number, eps = 2.220446049250313e-16): string[] {
+export function formatPval(pv: number[], digits: number, eps = 2.220446049250313e-16, rule: 'R' | 'width' = 'R'): string[] {
   const out = pv.map(() => '');
   const fixIdx: number[] = [];
   const sciIdx: number[] = [];
@@ -125,7 +126,15 @@ export function formatPval(pv: number[], digits: number, eps = 2.220446049250313
     else if (p < eps) out[i] = `< ${formatR([eps], Math.max(1, digits - 2))[0]}`;
     else {
       const expo = Math.floor(Math.log10(p > 0 ? p : 1e-50));
-      if (expo >= -3 || p === 0) fixIdx.push(i);
+      let fixed = expo >= -3 || p === 0;
+      if (rule === 'width' && p > 0) {
+        // RevoScaleR: fixed notation when it is no wider than scientific (R's format() choice)
+        const { sig, e10 } = sigInfo(p, digits);
+        const fw = e10 < 0 ? 2 + sig - 1 - e10 : 1 + e10 + (sig - 1 - e10 > 0 ? sig - e10 : 0);
+        const sw = (sig > 1 ? sig + 1 : 1) + 4;
+        fixed = fw <= sw;
+      }
+      if (fixed) fixIdx.push(i);
       else sciIdx.push(i);
     }
   });
@@ -150,7 +159,7 @@ function stars(p: number): string {
  * t/z value, Pr(>|t|)], with rows whose estimate is NA printed as `naPrint` (RevoScaleR
  * prints "Dropped" for reference levels and aliased terms).
  */
-export function printCoefmat(names: string[], est: number[], se: number[], tv: number[], pv: number[], statName: string, pName: string, digits = 4, naPrint = 'NA'): string {
+export function printCoefmat(names: string[], est: number[], se: number[], tv: number[], pv: number[], statName: string, pName: string, digits = 4, naPrint = 'NA', pvalRule: 'R' | 'width' = 'R'): string {
   const ok = est.map((e) => !Number.isNaN(e));
   const acs = [...est, ...se].map(Math.abs).filter((a) => Number.isFinite(a) && a !== 0);
   let cs: string[] = [];
@@ -175,7 +184,12 @@ export function printCoefmat(names: string[], est: number[], se: number[], tv: n
     tS[i] = tF[k]!;
   });
   const pS = est.map(() => naPrint);
-  const pF = formatPval(okIdx.map((i) => pv[i]!), Math.max(1, Math.min(5, digits - 1)));
+  const pF = formatPval(
+    okIdx.map((i) => pv[i]!),
+    Math.max(1, Math.min(5, digits - 1)),
+    2.220446049250313e-16,
+    pvalRule,
+  );
   okIdx.forEach((i, k) => {
     pS[i] = pF[k]!;
   });
@@ -260,6 +274,39 @@ abstract class ModelBase<D extends ModelCommon> {
   }
 }
 
+const EPS = 2.220446049250313e-16;
+
+export interface SummaryOptions {
+  /** 'RevoScaleR' (default): RevoScaleR's summary layout; 'R': R's summary.lm / summary.glm. */
+  style?: 'RevoScaleR' | 'R';
+}
+
+/** RevoScaleR prints p-values floored at the machine epsilon (2.22e-16) instead of "< 2e-16". */
+const floorP = (p: number) => (Number.isNaN(p) ? p : Math.max(p, EPS));
+
+/** RevoScaleR's "Condition number": round(x, 4) printed with 7 significant digits. */
+const condStr = (x: number) => sig(roundTo(x, 4), 7);
+
+function withCounts(table: string, counts: number[], nRows: number): string {
+  const lines = table.split('\n');
+  const body = lines.slice(0, nRows + 1);
+  const w = Math.max(...body.map((l) => l.length));
+  const cs = Array.from({ length: nRows }, (_, i) => (i < counts.length ? String(counts[i]) : ''));
+  const cw = Math.max('Counts'.length, ...cs.map((c) => c.length));
+  const out = body.map((l, i) => `${l.padEnd(w)} | ${(i === 0 ? 'Counts' : cs[i - 1]!).padStart(cw)}`);
+  return [...out, ...lines.slice(nRows + 1)].join('\n');
+}
+
+function fmtF(x: number, digits: number): string {
+  return formatR([x], digits)[0]!;
+}
+
+/** R's format(round(x, d), nsmall = d) style used by summary.glm deviance lines. */
+function rDev(xs: number[]): string[] {
+  const r = xs.map((x) => roundTo(x, 2));
+  return formatR(r, Math.max(5, ...r.map((x) => String(Math.round(Math.abs(x))).length + 2))).map((v) => (v.includes('.') ? v.padEnd(v.indexOf('.') + 3, '0') : `${v}.00`));
+}
+
 export interface LinModResult extends LinModData {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor copies every data field onto the instance
 export class LinModResult extends ModelBase<LinModData> {
@@ -267,22 +314,38 @@ export class LinModResult extends ModelBase<LinModData> {
     return new LinModResult(d);
   }
   override toString(): string {
-    return this.coefPrint('Linear Regression');
+    return this.coefPrint(this.d.design.cube ? 'Cube Linear Regression' : 'Linear Regression');
   }
-  summary(): { toString(): string } {
+  summary(opts: SummaryOptions = {}): { toString(): string } {
     const m = this.d;
+    const fp = m.fPValue < EPS ? '< 2.2e-16' : sig(m.fPValue, 4);
+    if (opts.style === 'R') {
+      const text = [
+        `Call:\nlm(formula = ${m.formula})`,
+        '',
+        'Coefficients:',
+        printCoefmat(m.rNames, m.coefficients, m.stdErrors, m.tValues, m.pValues, 't value', 'Pr(>|t|)', 4, 'NA'),
+        '',
+        `Residual standard error: ${sig(m.sigma, 4)} on ${m.dfResidual} degrees of freedom`,
+        `Multiple R-squared:  ${sig(m.rSquared, 4)},\tAdjusted R-squared:  ${sig(m.adjRSquared, 4)} `,
+        `F-statistic: ${sig(m.fStatistic, 4)} on ${m.fDf[0]} and ${m.fDf[1]} DF,  p-value: ${fp}`,
+      ].join('\n');
+      return { toString: () => text };
+    }
     const t = fullCoefTable(m);
+    let table = printCoefmat(t.names, t.est, t.se, t.tv, t.pv.map(floorP), 't value', 'Pr(>|t|)', 4, 'Dropped', 'width');
+    if (m.countDF) table = withCounts(table, m.countDF.Counts as number[], t.names.length);
     const text = [
-      ...header(m, 'Linear Regression'),
+      ...header(m, m.design.cube ? 'Cube Linear Regression' : 'Linear Regression'),
       '',
       'Coefficients:',
-      printCoefmat(t.names, t.est, t.se, t.tv, t.pv, 't value', 'Pr(>|t|)', 4, 'Dropped'),
+      table,
       '',
       `Residual standard error: ${sig(m.sigma, 4)} on ${m.dfResidual} degrees of freedom`,
-      `Multiple R-squared: ${sig(m.rSquared, 4)}`,
+      `Multiple R-squared: ${sig(m.rSquared, 4)}${m.design.cube ? ' (as if intercept included)' : ''}`,
       `Adjusted R-squared: ${sig(m.adjRSquared, 4)}`,
-      `F-statistic: ${sig(m.fStatistic, 4)} on ${m.fDf[0]} and ${m.fDf[1]} DF,  p-value: ${m.fPValue < 2.220446049250313e-16 ? '< 2.2e-16' : sig(m.fPValue, 4)}`,
-      `Condition number: ${sig(m.conditionNumber, 5)}`,
+      `F-statistic: ${sig(m.fStatistic, 4)} on ${m.fDf[0]} and ${m.fDf[1]} DF,  p-value: ${fp}`,
+      `Condition number: ${condStr(m.conditionNumber)}`,
     ].join('\n');
     return { toString: () => text };
   }
@@ -301,22 +364,54 @@ export class GlmResult extends ModelBase<GlmData> {
   override toString(): string {
     return this.coefPrint(this.d.kind === 'logit' ? 'Logistic Regression' : 'Generalized Linear Model');
   }
-  summary(): { toString(): string } {
+  summary(opts: SummaryOptions = {}): { toString(): string } {
     const m = this.d;
+    const fam = m.family.family;
+    const fixed = fam === 'binomial' || fam === 'poisson';
+    if (opts.style === 'R') {
+      const famStr = fam === 'tweedie' ? 'Tweedie' : fam;
+      const [nd, rd] = rDev([m.nullDeviance, m.deviance]);
+      const dfw = Math.max(String(m.dfNull).length, String(m.dfResidual).length);
+      const text = [
+        `Call:\nglm(formula = ${m.formula}, family = ${famStr})`,
+        '',
+        'Coefficients:',
+        printCoefmat(m.rNames, m.coefficients, m.stdErrors, m.tValues, m.pValues, fixed ? 'z value' : 't value', fixed ? 'Pr(>|z|)' : 'Pr(>|t|)', 4, 'NA'),
+        '',
+        `(Dispersion parameter for ${famStr} family taken to be ${sig(m.dispersion, 7)})`,
+        '',
+        `    Null deviance: ${nd!.padStart(Math.max(nd!.length, rd!.length))}  on ${String(m.dfNull).padStart(dfw)}  degrees of freedom`,
+        `Residual deviance: ${rd!.padStart(Math.max(nd!.length, rd!.length))}  on ${String(m.dfResidual).padStart(dfw)}  degrees of freedom`,
+        `AIC: ${fmtF(m.aic, 5)}`,
+        '',
+        `Number of Fisher Scoring iterations: ${m.iterations}`,
+      ].join('\n');
+      return { toString: () => text };
+    }
     const t = fullCoefTable(m);
     const isLogit = m.kind === 'logit';
-    const z = isLogit || m.family.family === 'binomial' || m.family.family === 'poisson';
+    // RevoScaleR: z (normal) for rxLogit; t with the residual df for every rxGlm family
+    const pv = t.tv.map((x) => (Number.isNaN(x) ? Number.NaN : floorP(isLogit ? 2 * pnorm(-Math.abs(x)) : 2 * pt(Math.abs(x), m.dfResidual, false))));
     const lines = [...header(m, isLogit ? 'Logistic Regression' : 'Generalized Linear Model')];
-    if (!isLogit) lines.push(`Family-link: ${m.family.family}-${m.family.link}`);
-    lines.push('', `Residual deviance: ${formatR([m.deviance], 8).length ? m.deviance.toFixed(4) : ''} (on ${m.dfResidual} degrees of freedom)`, '');
-    lines.push('Coefficients:');
-    lines.push(printCoefmat(t.names, t.est, t.se, t.tv, t.pv, isLogit ? 'z value' : 't value', isLogit ? 'Pr(>|z|)' : 'Pr(>|t|)', 4, 'Dropped'));
+    if (isLogit) lines.push(`-2*LogLikelihood: ${m.deviance.toFixed(4)} (Residual deviance on ${m.dfResidual} degrees of freedom)`);
+    else lines.push(`Family-link: ${familyLinkLabel(m.family)}`, '', `Residual deviance: ${m.deviance.toFixed(4)} (on ${m.dfResidual} degrees of freedom)`);
+    lines.push('', 'Coefficients:');
+    lines.push(printCoefmat(t.names, t.est, t.se, t.tv, pv, isLogit ? 'z value' : 't value', isLogit ? 'Pr(>|z|)' : 'Pr(>|t|)', 4, 'Dropped', 'width'));
     lines.push('');
-    if (!isLogit) lines.push(`(Dispersion parameter for ${m.family.family} family taken to be ${sig(m.dispersion, 7)})`, '');
-    void z;
-    lines.push(`Condition number of final variance-covariance matrix: ${m.conditionNumber.toFixed(4)}`);
-    lines.push(`Number of iterations: ${m.iterations}`);
+    if (!isLogit) lines.push(`(Dispersion parameter for ${fam === 'tweedie' ? 'Tweedie' : fam} family taken to be ${sig(m.dispersion, 7)})`, '');
+    lines.push(`Condition number of final variance-covariance matrix: ${condStr(m.conditionNumber)}`);
+    // RevoScaleR counts the IRLS updates after the first weighted fit from the starting
+    // values (its breslow output prints 4 where R's glm reports 5 iterations)
+    lines.push(`Number of iterations: ${Math.max(1, m.iterations - 1)}`);
     const text = lines.join('\n');
     return { toString: () => text };
   }
+}
+
+function familyLinkLabel(f: FamilySpec): string {
+  if (f.family === 'tweedie') {
+    const lp = f.linkPower ?? 1 - (f.varPower ?? 0);
+    return `Tweedie-${lp === 0 ? 'log' : lp === 1 ? 'identity' : `mu^${lp}`}`;
+  }
+  return `${f.family}-${f.link}`;
 }

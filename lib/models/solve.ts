@@ -110,6 +110,24 @@ export function conditionNumber(xtx: Float64Array, inverse: Float64Array, p: num
   return nA * nI;
 }
 
+/**
+ * RevoScaleR's "condition number" (verified against its printed rxGlm output on breslow):
+ * the 1-norm condition number of the correlation matrix of the predictors after the
+ * intercept (column `icpt`, -1 for none) is swept out, i.e. of the weighted, centred
+ * cross-products. Its inverse is the corresponding block of (X'WX)^-1 (Schur complement).
+ */
+export function reportedConditionNumber(xtx: Float64Array, inverse: Float64Array, p: number, aliased: Uint8Array, icpt: number): number {
+  if (icpt < 0 || aliased[icpt] || !(xtx[icpt * p + icpt]! > 0)) return conditionNumber(xtx, inverse, p, aliased);
+  const a00 = xtx[icpt * p + icpt]!;
+  const B = new Float64Array(p * p);
+  for (let j = 0; j < p; j++) for (let i = 0; i < p; i++) B[j * p + i] = xtx[j * p + i]! - (xtx[icpt * p + i]! * xtx[j * p + icpt]!) / a00;
+  const al = Uint8Array.from(aliased);
+  al[icpt] = 1;
+  let any = false;
+  for (let j = 0; j < p; j++) if (!al[j]) any = true;
+  return any ? conditionNumber(B, inverse, p, al) : 1;
+}
+
 /** Residual sums of squares of the nested models using the first k columns, k = 0..p (via Cholesky of [X'X X'y; y'X y'y]). */
 export function nestedRss(xtx: Float64Array, xty: Float64Array, yty: number, p: number, cols: number[]): number[] {
   const q = cols.length + 1;
