@@ -2,9 +2,14 @@
  * RxTextData: delimited text files (CSV/TSV, optionally gzip-compressed) as a DataSource.
  *
  * The hot loop is native (native/src/csv): the file is read in large blocks with positioned
- * reads (or a streamed gunzip), each block is parsed by several threads into typed column
- * buffers, the partial last row is carried into the next block, and chunks of `rowsPerRead`
- * rows are cut from the block results. Peak memory ~ block size + chunk size.
+ * reads (or a streamed gunzip), each block is parsed by several threads into per-thread
+ * buffers that live as long as the parser (no allocation per block), and the rows are then
+ * copied once, straight into the chunk's own typed arrays (allocated once per chunk; the
+ * partial last row is carried into the next block). Strings come back as bytes + offsets,
+ * dictionary-encoded while a column repeats few values, so JS makes one string per distinct
+ * value (or per row, as substrings of one decode when ASCII). Peak memory ~ block size +
+ * chunk size. Line breaks: LF, CRLF or a lone CR; blank (whitespace-only) lines are skipped;
+ * a row longer than `maxRowBytes` (default 64 MiB) is an RX_PARSE error.
  *
  * Types come from sniffing `rowsToSniff` rows at the start (plus a few rows sampled at ten
  * points through plain files): int -> float -> string widening; all-missing columns are
@@ -17,7 +22,7 @@
  * 'encoding'), or RX_PARSE with `strict: true`; invalid UTF-8 in the header is an error.
  */
 import { RxError } from '../errors.js';
-import { CsvBits, CsvKind, type CsvBlockColumn, type CsvBlockResult, type CsvNativeError, type CsvNativeOptions, csvNative } from '../native/csv.js';
+import { CsvBits, CsvKind, type CsvBlockResult, type CsvNativeError, type CsvNativeOptions, type CsvOutColumn, csvNative } from '../native/csv.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { type ByteReader, openBytes, readFully } from './text-io.js';
@@ -79,6 +84,8 @@ export interface RxTextDataOptions {
   blockSize?: number;
   /** Smallest byte range given to one parser thread (default 1 MiB; tests lower it). */
   minBytesPerThread?: number;
+  /** Longest row accepted, in bytes (default 64 MiB); a longer one raises RX_PARSE. */
+  maxRowBytes?: number;
 }
 
 /** A count of values that did not fit their column in the last pass over the file. */
@@ -124,7 +131,8 @@ interface Plan {
 
 const SNIFF_BYTES = 8 << 20;
 const JUMP_BYTES = 256 << 10;
-const MAX_ROW_BYTES = 1 << 30;
+/** Default cap on one row's size (maxRowBytes). */
+const DEFAULT_MAX_ROW_BYTES = 64 << 20;
 
 const CLASS_TO_TYPE: Record<string, ColumnType> = {
   numeric: 'float64',
@@ -177,6 +185,16 @@ function nativeError(file: string, e: CsvNativeError, names: string[] | undefine
   });
 }
 
+/** Offset of the last byte of the line break ending the line at `from` ('\n', '\r\n' or a lone '\r'), or -1. */
+function lineEnd(b: Buffer, from: number): number {
+  for (let i = from; i < b.length; i++) {
+    const c = b[i]!;
+    if (c === 0x0a) return i;
+    if (c === 0x0d) return b[i + 1] === 0x0a ? i + 1 : i;
+  }
+  return -1;
+}
+
 function kindOf(t: ColumnType): number {
   return CsvKind[t === 'bool' ? 'bool' : t];
 }
@@ -202,6 +220,7 @@ export class RxTextData implements DataSource {
     posInt(o.rowsToSkip, 'rowsToSkip', 0);
     posInt(o.blockSize, 'blockSize', 16);
     posInt(o.minBytesPerThread, 'minBytesPerThread', 1);
+    posInt(o.maxRowBytes, 'maxRowBytes', 16);
     if (o.firstRowIsColumnNames !== undefined && typeof o.firstRowIsColumnNames !== 'boolean')
       throw argError('boolean', 'firstRowIsColumnNames', o.firstRowIsColumnNames);
     if (o.stringsAsFactors !== undefined && typeof o.stringsAsFactors !== 'boolean') throw argError('boolean', 'stringsAsFactors', o.stringsAsFactors);
@@ -310,7 +329,7 @@ export class RxTextData implements DataSource {
     if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) off = 3;
     const skip = o.rowsToSkip ?? 0;
     for (let i = 0; i < skip && off < head.length; i++) {
-      const nl = head.indexOf(0x0a, off);
+      const nl = lineEnd(head, off);
       if (nl < 0) {
         if (!final) throw new RxError('RX_PARSE', `${this.file}: rowsToSkip=${skip} lines do not fit in the first ${SNIFF_BYTES} bytes`, { file: this.file });
         off = head.length;
@@ -489,98 +508,144 @@ export class RxTextData implements DataSource {
     const warn = new Map<string, TextReadWarning>();
     this.lastWarnings = [];
     const blockSize = this.options.blockSize ?? 16 << 20;
-    let buf = Buffer.allocUnsafe(blockSize);
+    const maxRowBytes = this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    let buf = Buffer.allocUnsafe(Math.min(blockSize, Math.max(16, maxRowBytes)));
     let filled = 0;
     let eof = false;
     let line = plan.dataLine;
-    let rowIndex = 0; // rows seen so far (file order)
+    let rowIndex = 0; // rows read so far (file order)
     let emitted = 0; // rows handed out
-    const pending: Array<{ res: CsvBlockResult; from: number; to: number }> = [];
-    let pendingRows = 0;
+    let bytesDone = 0; // data bytes consumed so far
+    const knownTotal = this.knownRows ?? (plan.sniffedAll ? plan.sniffedRows : undefined);
     const reader: ByteReader = await openBytes(this.file, plan.dataStart);
-    const self = this;
+    const dataBytes = reader.gzip ? undefined : reader.fileSize - plan.dataStart;
     let completed = false;
 
-    function makeChunk(take: number): Chunk {
-      const parts: Array<{ res: CsvBlockResult; from: number; to: number }> = [];
-      let left = take;
-      while (left > 0) {
-        const p = pending[0]!;
-        const n = Math.min(left, p.to - p.from);
-        parts.push({ res: p.res, from: p.from, to: p.from + n });
-        p.from += n;
-        left -= n;
-        if (p.from === p.to) pending.shift();
+    const fill = async () => {
+      if (!eof && filled < buf.length) {
+        const n = await readFully(reader, buf, filled, buf.length - filled);
+        filled += n;
+        if (filled < buf.length) eof = true;
       }
-      pendingRows -= take;
-      const columns: Record<string, Column> = {};
-      for (let k = 0; k < want.length; k++) {
-        const j = want[k]!;
-        columns[names[k]!] = self.assemble(plan.fields[j]!, parts.map((p) => ({ col: p.res.columns![j]!, from: p.from, to: p.to })), take, snapshot.get(j));
-      }
-      const chunk: Chunk = { numRows: take, startRow: startRow + emitted, names: [...names], columns };
-      emitted += take;
-      return chunk;
-    }
-
-    try {
-      while (emitted < limit) {
-        if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.file} was cancelled`, { file: this.file });
-        // fill the block
-        if (!eof && filled < buf.length) {
-          const n = await readFully(reader, buf, filled, buf.length - filled);
-          filled += n;
-          if (filled < buf.length) eof = true;
+    };
+    const note = (res: CsvBlockResult) => {
+      for (const j of want) {
+        const c = res.columns![j]!;
+        const f = plan.fields[j]!;
+        if (c.conflicts > 0) {
+          const kind = f.fileLevels ? 'level' : 'conversion';
+          const w = warn.get(`${kind}:${j}`);
+          if (w) w.count += c.conflicts;
+          else warn.set(`${kind}:${j}`, { column: f.name, kind, count: c.conflicts, line: c.conflictLine ?? 0, text: c.conflictText ?? '' });
         }
-        if (filled === 0 && eof) break;
-        const res = await nat.csvParseBlock(parser, buf, filled, eof, line);
+        if (c.badUtf8) {
+          const w = warn.get(`encoding:${j}`);
+          if (w) w.count += c.badUtf8;
+          else warn.set(`encoding:${j}`, { column: f.name, kind: 'encoding', count: c.badUtf8, line: c.badUtf8Line ?? 0, text: c.badUtf8Text ?? '' });
+        }
+        if (c.newLevels?.length) {
+          const m = master.get(j)!;
+          for (const l of c.newLevels) m.push(l);
+        }
+      }
+    };
+    // Parses up to maxRows rows into `outs` at `offset` (null: discard). Returns the block
+    // result (rows > 0), or null at the end of the data.
+    const step = async (maxRows: number, outs: Array<CsvOutColumn | null> | null, offset: number): Promise<CsvBlockResult | null> => {
+      let full = false; // parse all buffered bytes (a row was longer than the estimate)
+      for (;;) {
+        if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.file} was cancelled`, { file: this.file });
+        await fill();
+        if (filled === 0 && eof) return null;
+        // bytes for about maxRows rows (fewer bytes parsed past the chunk's end)
+        let len = filled;
+        if (!full && rowIndex > 0 && bytesDone > 0) len = Math.min(filled, Math.ceil((maxRows * bytesDone * 1.1) / rowIndex) + 4096);
+        const final = eof && len === filled;
+        const res = await nat.csvParseBlock(parser, buf, len, final, line, maxRows, outs, offset);
         if (res.error) throw nativeError(this.file, res.error, fileNames);
         line += res.newlines;
-        if (res.consumed === 0 && !eof) {
-          if (buf.length >= MAX_ROW_BYTES)
-            throw new RxError('RX_PARSE', `${this.file}:${line}: a row is longer than ${MAX_ROW_BYTES} bytes (unterminated quote?)`, { file: this.file, row: line });
-          const bigger = Buffer.allocUnsafe(Math.min(MAX_ROW_BYTES, buf.length * 2));
-          buf.copy(bigger, 0, 0, filled);
-          buf = bigger;
+        bytesDone += res.consumed;
+        const rest = filled - res.consumed;
+        if (rest > 0 && res.consumed > 0) buf.copyWithin(0, res.consumed, filled);
+        filled = rest;
+        if (res.rows > 0) {
+          rowIndex += res.rows;
+          note(res);
+          return res;
+        }
+        if (res.consumed > 0) continue; // blank lines only
+        if (len < filled) {
+          full = true;
           continue;
         }
-        // warnings and factor levels
-        for (const j of want) {
-          const c = res.columns![j]!;
-          const f = plan.fields[j]!;
-          if (c.conflicts > 0) {
-            const kind = f.fileLevels ? 'level' : 'conversion';
-            const w = warn.get(`${kind}:${j}`);
-            if (w) w.count += c.conflicts;
-            else warn.set(`${kind}:${j}`, { column: f.name, kind, count: c.conflicts, line: c.conflictLine ?? 0, text: c.conflictText ?? '' });
-          }
-          if (c.badUtf8) {
-            const w = warn.get(`encoding:${j}`);
-            if (w) w.count += c.badUtf8;
-            else warn.set(`encoding:${j}`, { column: f.name, kind: 'encoding', count: c.badUtf8, line: c.badUtf8Line ?? 0, text: c.badUtf8Text ?? '' });
-          }
-          if (c.newLevels?.length) {
-            const m = master.get(j)!;
-            for (const l of c.newLevels) m.push(l);
-          }
-        }
-        for (const [j, m] of master) if (snapshot.get(j)!.length !== m.length) snapshot.set(j, [...m]);
-        // rows of this block, minus the ones before startRow
-        let from = 0;
-        if (rowIndex < startRow) from = Math.min(res.rows, startRow - rowIndex);
-        rowIndex += res.rows;
-        if (from < res.rows) {
-          pending.push({ res, from, to: res.rows });
-          pendingRows += res.rows - from;
-        }
-        const rest = filled - res.consumed;
-        if (rest > 0) buf.copyWithin(0, res.consumed, filled);
-        filled = rest;
-        while (pendingRows >= rowsPerRead && emitted < limit) yield makeChunk(Math.min(rowsPerRead, limit - emitted));
-        if (eof && filled === 0) break;
-        if (eof && res.consumed === 0) break;
+        if (final) return null;
+        if (buf.length >= maxRowBytes)
+          throw new RxError('RX_PARSE', `${this.file}:${line}: a row is longer than maxRowBytes (${maxRowBytes} bytes; an unterminated quote?)`, {
+            file: this.file,
+            row: line,
+          });
+        const bigger = Buffer.allocUnsafe(Math.min(maxRowBytes, buf.length * 2));
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
       }
-      while (pendingRows > 0 && emitted < limit) yield makeChunk(Math.min(rowsPerRead, pendingRows, limit - emitted));
+    };
+
+    try {
+      // rows before startRow: parsed (levels learnt, like a full pass) but not kept
+      while (rowIndex < startRow) {
+        if (!(await step(startRow - rowIndex, null, 0))) break;
+      }
+      while (emitted < limit) {
+        const target = Math.min(rowsPerRead, limit - emitted);
+        // rows to allocate: the target, or fewer near the end of a file of known size
+        let cap = target;
+        if (knownTotal !== undefined) cap = Math.max(1, Math.min(target, knownTotal - rowIndex));
+        else if (dataBytes !== undefined && rowIndex > 0) {
+          const est = Math.ceil(((dataBytes - bytesDone) * rowIndex * 1.2) / bytesDone) + 1024;
+          cap = Math.max(1, Math.min(target, est));
+        }
+        let cols = want.map((j) => allocColumn(plan.fields[j]!.type, cap));
+        const outs: Array<CsvOutColumn | null> = plan.fields.map(() => null);
+        const strParts: StringPart[][] = want.map(() => []);
+        const anyMissing = want.map(() => false);
+        let k = 0;
+        for (;;) {
+          if (k === cap) {
+            if (cap === target || (eof && filled === 0)) break;
+            // the estimate was short: grow the arrays toward the target
+            const grown = Math.min(target, cap * 2 + 1024);
+            cols = cols.map((c) => growColumn(c, grown));
+            cap = grown;
+          }
+          for (let i = 0; i < want.length; i++) outs[want[i]!] = cols[i]!;
+          const res = await step(cap - k, outs, k);
+          if (!res) break;
+          for (let i = 0; i < want.length; i++) {
+            const c = res.columns![want[i]!]!;
+            if (c.anyMissing) anyMissing[i] = true;
+            if (c.bytes) strParts[i]!.push({ bytes: c.bytes, offsets: c.offsets!, codes: c.codes, ascii: c.ascii === true, at: k, n: res.rows });
+          }
+          k += res.rows;
+        }
+        if (k === 0) break;
+        for (const [j, m] of master) if (snapshot.get(j)!.length !== m.length) snapshot.set(j, [...m]);
+        const columns: Record<string, Column> = {};
+        for (let i = 0; i < want.length; i++) {
+          const j = want[i]!;
+          const f = plan.fields[j]!;
+          const c = cols[i]!;
+          const valid = anyMissing[i] ? (k === cap ? c.valid : c.valid.slice(0, k)) : undefined;
+          let col: Column;
+          if (f.type === 'string') col = { type: 'string', data: decodeStrings(strParts[i]!, c.valid, k) };
+          else col = { type: f.type, data: k === cap ? c.data! : c.data!.slice(0, k) };
+          if (valid) col.valid = valid;
+          if (f.type === 'factor') col.levels = snapshot.get(j) ?? [];
+          columns[names[i]!] = col;
+        }
+        yield { numRows: k, startRow: startRow + emitted, names: [...names], columns, owned: true };
+        emitted += k;
+        if (k < target) break; // the data ended inside this chunk
+      }
       completed = true;
     } finally {
       await reader.close();
@@ -592,63 +657,74 @@ export class RxTextData implements DataSource {
       }
     }
   }
+}
 
-  /** Builds one chunk column from slices of block results (zero-copy for a single slice). */
-  private assemble(f: FieldPlan, parts: Array<{ col: CsvBlockColumn; from: number; to: number }>, n: number, levels?: string[]): Column {
-    const type = f.type;
-    if (type === 'string') {
-      const data: Array<string | null> = new Array(n);
-      let anyMissing = false;
-      const valid = new Uint8Array(n);
-      let k = 0;
-      for (const p of parts) {
-        const c = p.col;
-        const bytes = Buffer.from(c.bytes!.buffer, c.bytes!.byteOffset, c.bytes!.byteLength);
-        const off = c.offsets!;
-        const v = c.valid;
-        for (let r = p.from; r < p.to; r++, k++) {
-          if (v && v[r] === 0) {
-            data[k] = null;
-            anyMissing = true;
-          } else {
-            data[k] = bytes.toString('utf8', off[r]!, off[r + 1]!);
-            valid[k] = 1;
-          }
-        }
-      }
-      return anyMissing ? { type, data, valid } : { type, data };
-    }
-    let data: Column['data'];
-    let valid: Uint8Array | undefined;
-    if (parts.length === 1) {
-      const p = parts[0]!;
-      data = (p.col.data as Int32Array).subarray(p.from, p.to);
-      if (p.col.valid) {
-        const v = p.col.valid.subarray(p.from, p.to);
-        if (v.indexOf(0) >= 0) valid = v;
-      }
-    } else {
-      const first = parts[0]!.col.data as Int32Array;
-      const Ctor = first.constructor as { new (n: number): Int32Array };
-      const out = new Ctor(n);
-      let k = 0;
-      let anyMissing = false;
-      for (const p of parts) if (p.col.valid && p.col.valid.subarray(p.from, p.to).indexOf(0) >= 0) anyMissing = true;
-      const vout = anyMissing ? new Uint8Array(n) : undefined;
-      for (const p of parts) {
-        out.set((p.col.data as Int32Array).subarray(p.from, p.to), k);
-        if (vout) {
-          if (p.col.valid) vout.set(p.col.valid.subarray(p.from, p.to), k);
-          else vout.fill(1, k, k + (p.to - p.from));
-        }
-        k += p.to - p.from;
-      }
-      data = out;
-      valid = vout;
-    }
-    const col: Column = { type, data };
-    if (valid) col.valid = valid;
-    if (type === 'factor') col.levels = levels ?? [];
-    return col;
+type NumArray = Float64Array | Float32Array | Int32Array | Int16Array | Uint8Array;
+interface OutCol {
+  data?: NumArray;
+  valid: Uint8Array;
+}
+
+function allocColumn(type: ColumnType, n: number): OutCol {
+  const valid = new Uint8Array(n);
+  switch (type) {
+    case 'float64':
+    case 'timestamp':
+      return { data: new Float64Array(n), valid };
+    case 'float32':
+      return { data: new Float32Array(n), valid };
+    case 'int32':
+    case 'date':
+    case 'factor':
+      return { data: new Int32Array(n), valid };
+    case 'int16':
+      return { data: new Int16Array(n), valid };
+    case 'uint8':
+    case 'bool':
+      return { data: new Uint8Array(n), valid };
+    default:
+      return { valid };
   }
+}
+
+function growColumn(c: OutCol, n: number): OutCol {
+  const valid = new Uint8Array(n);
+  valid.set(c.valid);
+  if (!c.data) return { valid };
+  const data = new (c.data.constructor as { new (n: number): NumArray })(n);
+  data.set(c.data as never);
+  return { data, valid };
+}
+
+interface StringPart {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+  /** Dictionary-encoded part: bytes/offsets hold the distinct values, codes index them. */
+  codes?: Int32Array;
+  ascii: boolean;
+  at: number;
+  n: number;
+}
+
+/** JS strings for rows [0, n) from the native parts (null where missing). */
+function decodeStrings(parts: StringPart[], valid: Uint8Array, n: number): Array<string | null> {
+  const out: Array<string | null> = new Array(n);
+  for (const p of parts) {
+    const b = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
+    const off = p.offsets;
+    if (p.codes) {
+      // one JS string per distinct value, shared by the rows that hold it
+      const uniq: string[] = new Array(off.length - 1);
+      for (let u = 0; u < uniq.length; u++) uniq[u] = b.toString('utf8', off[u]!, off[u + 1]!);
+      const codes = p.codes;
+      for (let r = 0, k = p.at; r < p.n; r++, k++) out[k] = valid[k] === 0 ? null : uniq[codes[r]!]!;
+    } else if (p.ascii) {
+      // one decode per part; values are substrings of it (no per-value native call)
+      const all = b.toString('latin1');
+      for (let r = 0, k = p.at; r < p.n; r++, k++) out[k] = valid[k] === 0 ? null : all.substring(off[r]!, off[r + 1]!);
+    } else {
+      for (let r = 0, k = p.at; r < p.n; r++, k++) out[k] = valid[k] === 0 ? null : b.toString('utf8', off[r]!, off[r + 1]!);
+    }
+  }
+  return out;
 }

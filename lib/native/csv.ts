@@ -53,10 +53,15 @@ export interface CsvSniffResult {
 }
 
 export interface CsvBlockColumn {
-  data?: Float64Array | Float32Array | Int32Array | Int16Array | Uint8Array;
-  valid?: Uint8Array;
+  /** Some row of this call is missing. */
+  anyMissing: boolean;
+  /** Strings: UTF-8 bytes and rows + 1 offsets of the rows of this call. */
   bytes?: Uint8Array;
   offsets?: Int32Array;
+  /** Strings: every byte < 0x80. */
+  ascii?: boolean;
+  /** Strings, dictionary-encoded: bytes/offsets hold the distinct values; row -> value index (-1 missing). */
+  codes?: Int32Array;
   newLevels?: string[];
   conflicts: number;
   conflictLine?: number;
@@ -65,6 +70,12 @@ export interface CsvBlockColumn {
   badUtf8?: number;
   badUtf8Line?: number;
   badUtf8Text?: string;
+}
+
+/** Destination of one column: values and validity are written at the call's offset. */
+export interface CsvOutColumn {
+  data?: Float64Array | Float32Array | Int32Array | Int16Array | Uint8Array;
+  valid?: Uint8Array;
 }
 
 export interface CsvBlockResult {
@@ -81,7 +92,17 @@ export interface CsvNative {
   csvSniff(buf: Uint8Array, final: boolean, opts: CsvNativeOptions, maxRows: number): CsvSniffResult;
   csvSniffMore(buf: Uint8Array, opts: CsvNativeOptions, maxRows: number, bits: Uint32Array, nonMissing: Float64Array): number;
   csvCreateParser(opts: CsvNativeOptions, kinds: Int32Array, levels: Array<string[] | null>): unknown;
-  csvParseBlock(parser: unknown, buf: Uint8Array, length: number, final: boolean, firstLine: number): Promise<CsvBlockResult>;
+  /** Parses up to maxRows complete rows of buf[0, length) into outs (null: discard) at offset. */
+  csvParseBlock(
+    parser: unknown,
+    buf: Uint8Array,
+    length: number,
+    final: boolean,
+    firstLine: number,
+    maxRows: number,
+    outs: Array<CsvOutColumn | null> | null,
+    offset: number,
+  ): Promise<CsvBlockResult>;
   csvParseDate(text: string, format: string): number | null;
   csvParseTime(text: string, format: string): number | null;
 }

@@ -157,14 +157,33 @@ Napi::Value CreateParser(const Napi::CallbackInfo& info) {
   });
 }
 
-template <typename TA>
-Napi::Value CopyTyped(Napi::Env env, const uint8_t* src, std::size_t n, std::size_t elem) {
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, std::max<std::size_t>(1, n * elem));
-  if (n) std::memcpy(ab.Data(), src, n * elem);
-  return TA::New(env, n, ab, 0);
+std::size_t KindElemSize(Kind k) {
+  switch (k) {
+    case Kind::F64:
+    case Kind::Timestamp: return 8;
+    case Kind::F32:
+    case Kind::I32:
+    case Kind::Date:
+    case Kind::Factor: return 4;
+    case Kind::I16: return 2;
+    case Kind::U8:
+    case Kind::Bool: return 1;
+    default: return 0;
+  }
 }
 
-// parseBlock(parser, buffer: Uint8Array, length, final, firstLine) -> Promise<result>
+// Moves a vector into an external ArrayBuffer (no copy; freed with the buffer).
+template <typename T>
+Napi::ArrayBuffer Adopt(Napi::Env env, std::vector<T>&& v) {
+  if (v.empty()) return Napi::ArrayBuffer::New(env, 0);
+  auto* hold = new std::vector<T>(std::move(v));
+  return Napi::ArrayBuffer::New(env, hold->data(), hold->size() * sizeof(T), [](Napi::Env, void*, std::vector<T>* h) { delete h; }, hold);
+}
+
+// parseBlock(parser, buffer: Uint8Array, length, final, firstLine, maxRows,
+//            outs: Array<{ data?: TypedArray, valid?: Uint8Array } | null> | null, offset)
+//   -> Promise<result>. Rows are written into outs[j].data / outs[j].valid at `offset`
+//   (at most maxRows); strings come back as bytes + offsets. outs === null: rows discarded.
 Napi::Value ParseBlock(const Napi::CallbackInfo& info) {
   return rxb::Guard(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
@@ -176,16 +195,55 @@ Napi::Value ParseBlock(const Napi::CallbackInfo& info) {
       rxb::ThrowRx(env, "RX_ARG", "Expected length within the buffer (0.." + std::to_string(arr.ElementLength()) + ") but received " + std::to_string(len));
     bool final = rxb::ArgBool(info, 3, "final", false);
     int64_t firstLine = rxb::ArgInt(info, 4, "firstLine");
+    int64_t maxRows = rxb::ArgInt(info, 5, "maxRows");
+    if (maxRows < 1) rxb::ThrowRx(env, "RX_ARG", "Expected maxRows >= 1 but received " + std::to_string(maxRows));
+    int64_t offset = rxb::ArgInt(info, 7, "offset");
+    if (offset < 0) rxb::ThrowRx(env, "RX_ARG", "Expected offset >= 0 but received " + std::to_string(offset));
+    rx::csv::Parser* parser = box->parser.get();
+    const std::size_t nc = parser->ncols();
+    auto outs = std::make_shared<std::vector<rx::csv::OutColumn>>();
+    bool discard = info[6].IsNull() || info[6].IsUndefined();
+    if (!discard) {
+      if (!info[6].IsArray()) rxb::ThrowRx(env, "RX_ARG", "Expected an array of output columns but received " + rxb::TypeName(info[6]));
+      Napi::Array oa = info[6].As<Napi::Array>();
+      if (oa.Length() != nc) rxb::ThrowRx(env, "RX_ARG", "Expected " + std::to_string(nc) + " output columns but received " + std::to_string(oa.Length()));
+      outs->resize(nc);
+      const std::size_t need = static_cast<std::size_t>(offset + maxRows);
+      for (uint32_t j = 0; j < nc; ++j) {
+        Napi::Value v = oa.Get(j);
+        if (!v.IsObject()) continue;
+        Napi::Object o = v.As<Napi::Object>();
+        Kind k = parser->kind(j);
+        Napi::Value d = o.Get("data");
+        if (d.IsTypedArray()) {
+          Napi::TypedArray t = d.As<Napi::TypedArray>();
+          std::size_t es = KindElemSize(k);
+          if (es == 0 || t.ElementSize() != es || t.ElementLength() < need)
+            rxb::ThrowRx(env, "RX_ARG", "output column " + std::to_string(j) + ": expected a typed array of " + std::to_string(es) + "-byte elements with room for " +
+                                            std::to_string(need) + " rows");
+          (*outs)[j].data = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+        }
+        Napi::Value vv = o.Get("valid");
+        if (vv.IsTypedArray()) {
+          Napi::TypedArray t = vv.As<Napi::TypedArray>();
+          if (t.ElementSize() != 1 || t.ElementLength() < need)
+            rxb::ThrowRx(env, "RX_ARG", "output column " + std::to_string(j) + ": expected a Uint8Array valid with room for " + std::to_string(need) + " rows");
+          (*outs)[j].valid = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+        }
+      }
+    }
     if (box->busy) rxb::ThrowRx(env, "RX_INTERNAL", "csv parser is already parsing a block");
     box->busy = true;
     const char* data = reinterpret_cast<const char*>(arr.Data());
     auto result = std::make_shared<rx::csv::BlockResult>();
-    rx::csv::Parser* parser = box->parser.get();
+    std::vector<Napi::Value> keep{info[0], info[1]};
+    if (!discard) keep.push_back(info[6]);
     return rxb::RunAsync(
         env,
         [=]() {
           try {
-            *result = parser->parse(data, static_cast<std::size_t>(len), final, firstLine);
+            *result = parser->parse(data, static_cast<std::size_t>(len), final, firstLine, static_cast<std::size_t>(maxRows), discard ? nullptr : outs.get(),
+                                    static_cast<std::size_t>(offset));
           } catch (...) {
             box->busy = false;
             throw;
@@ -211,24 +269,17 @@ Napi::Value ParseBlock(const Napi::CallbackInfo& info) {
               continue;
             }
             Napi::Object co = Napi::Object::New(env);
-            std::size_t n = r.rows;
-            switch (c.kind) {
-              case Kind::F64:
-              case Kind::Timestamp: co.Set("data", CopyTyped<Napi::Float64Array>(env, c.data.get(), n, 8)); break;
-              case Kind::F32: co.Set("data", CopyTyped<Napi::Float32Array>(env, c.data.get(), n, 4)); break;
-              case Kind::I32:
-              case Kind::Date:
-              case Kind::Factor: co.Set("data", CopyTyped<Napi::Int32Array>(env, c.data.get(), n, 4)); break;
-              case Kind::I16: co.Set("data", CopyTyped<Napi::Int16Array>(env, c.data.get(), n, 2)); break;
-              case Kind::U8:
-              case Kind::Bool: co.Set("data", CopyTyped<Napi::Uint8Array>(env, c.data.get(), n, 1)); break;
-              case Kind::String:
-                co.Set("bytes", CopyTyped<Napi::Uint8Array>(env, c.bytes.get(), c.nbytes, 1));
-                co.Set("offsets", CopyTyped<Napi::Int32Array>(env, reinterpret_cast<const uint8_t*>(c.offsets.get()), n + 1, 4));
-                break;
-              default: break;
+            co.Set("anyMissing", Napi::Boolean::New(env, c.anyMissing));
+            if (c.kind == Kind::String) {
+              std::size_t nb = c.bytes.size(), no = c.offsets.size();
+              co.Set("bytes", Napi::Uint8Array::New(env, nb, Adopt(env, std::move(c.bytes)), 0));
+              co.Set("offsets", Napi::Int32Array::New(env, no, Adopt(env, std::move(c.offsets)), 0));
+              co.Set("ascii", Napi::Boolean::New(env, c.ascii));
+              if (c.dict) {
+                std::size_t nr = c.codes.size();
+                co.Set("codes", Napi::Int32Array::New(env, nr, Adopt(env, std::move(c.codes)), 0));
+              }
             }
-            if (c.valid) co.Set("valid", CopyTyped<Napi::Uint8Array>(env, c.valid.get(), n, 1));
             if (c.kind == Kind::Factor) {
               Napi::Array nl = Napi::Array::New(env, c.newLevels.size());
               for (size_t k = 0; k < c.newLevels.size(); ++k) nl.Set(static_cast<uint32_t>(k), Napi::String::New(env, c.newLevels[k]));
@@ -249,7 +300,7 @@ Napi::Value ParseBlock(const Napi::CallbackInfo& info) {
           o.Set("columns", cols);
           return o;
         },
-        {info[0], info[1]});
+        keep);
   });
 }
 

@@ -383,3 +383,72 @@ describe('RxTextData: bad input', () => {
     await expect(new RxTextData('/nonexistent/x.csv').schema()).rejects.toMatchObject({ code: 'RX_IO', file: '/nonexistent/x.csv' });
   });
 });
+
+describe('RxTextData: line ends, blank lines, row cap, string paths', () => {
+  it('a lone CR ends a row (old Mac files); CR inside quotes is data', async () => {
+    const f = tmpFile('a,b\r1,x\r2,"p\rq"\r3,z');
+    const r = await readAll(new RxTextData(f));
+    expect(r.cols).toEqual({ a: [1, 2, 3], b: ['x', 'p\rq', 'z'] });
+    // and through tiny blocks, where a CR may be the last byte of a block
+    const r2 = await readAll(new RxTextData(f, { blockSize: 16 }), { rowsPerRead: 1 });
+    expect(r2.cols).toEqual(r.cols);
+  });
+
+  it('skips blank lines, also ones holding only spaces or tabs', async () => {
+    const f = tmpFile('a,b\n1,x\n   \n\t\n\n2,y\n \t \n');
+    const r = await readAll(new RxTextData(f));
+    expect(r.rows).toBe(2);
+    expect(r.cols).toEqual({ a: [1, 2], b: ['x', 'y'] });
+  });
+
+  it('a row longer than maxRowBytes: RX_PARSE naming the limit and the line', async () => {
+    const long = 'x'.repeat(5000);
+    const f = tmpFile(`a,b\n1,short\n2,${long}\n3,end\n`);
+    const e = await rejects(readAll(new RxTextData(f, { blockSize: 256, maxRowBytes: 1024, rowsToSniff: 1 })));
+    expect(e.code).toBe('RX_PARSE');
+    expect(e.message).toMatch(/maxRowBytes \(1024 bytes/);
+    expect(e.message).toContain(`${f}:3`);
+    // the default cap (64 MiB) reads it, growing the block as needed
+    const r = await readAll(new RxTextData(f, { blockSize: 256 }));
+    expect(r.cols.b).toEqual(['short', long, 'end']);
+    expect(() => new RxTextData(f, { maxRowBytes: 0 })).toThrow(/maxRowBytes/);
+  });
+
+  it('string columns: many distinct values, few repeated ones, non-ASCII and NA agree across chunkings and threads', async () => {
+    const r = rng(7);
+    const many: Array<string | null> = [];
+    const few: Array<string | null> = [];
+    const lines = ['id,many,few'];
+    for (let i = 0; i < 12_000; i++) {
+      const m = r() < 0.05 ? null : i % 3 === 0 ? `é${i}` : `v${i}_${Math.floor(r() * 1e6)}`;
+      const w = r() < 0.1 ? null : ['alpha', 'beta', 'Zoë', '東京', 'x, y'][Math.floor(r() * 5)]!;
+      many.push(m);
+      few.push(w);
+      lines.push(`${i},${m === null ? 'NA' : m},${w === null ? '' : csvField(w)}`);
+    }
+    const f = tmpFile(`${lines.join('\n')}\n`);
+    const want = { id: many.map((_, i) => i), many, few };
+    for (const [opts, rowsPerRead] of [
+      [{}, 100_000],
+      [{ blockSize: 4096 }, 777],
+      [{ minBytesPerThread: 1000 }, 5000],
+    ] as const) {
+      const got = await readAll(new RxTextData(f, opts), { rowsPerRead });
+      expect(got.cols).toEqual(want);
+      expect(got.chunks.slice(0, -1).every((n) => n === rowsPerRead)).toBe(true);
+    }
+  });
+
+  it('chunks own their typed arrays and have exactly rowsPerRead rows', async () => {
+    const f = tmpFile(`a,b\n${Array.from({ length: 1000 }, (_, i) => `${i},${i * 0.5}`).join('\n')}\n`);
+    const sizes: number[] = [];
+    for await (const ch of new RxTextData(f).chunks({ rowsPerRead: 300 })) {
+      sizes.push(ch.numRows);
+      expect(ch.owned).toBe(true);
+      const a = ch.columns.a!.data as Int32Array;
+      expect(a.length).toBe(ch.numRows);
+      expect(a[0]).toBe(ch.startRow);
+    }
+    expect(sizes).toEqual([300, 300, 300, 100]);
+  });
+});

@@ -85,7 +85,7 @@ RowStatus tokenize(const char* buf, std::size_t len, std::size_t p, bool final, 
       i = close + 1;
       if (i < len && buf[i] != delim && buf[i] != '\n' && buf[i] != '\r') {
         std::size_t j = i;
-        while (j < len && buf[j] != delim && buf[j] != '\n' && !(buf[j] == '\r' && (j + 1 >= len || buf[j + 1] == '\n'))) ++j;
+        while (j < len && buf[j] != delim && buf[j] != '\n' && buf[j] != '\r') ++j;
         f.tb = buf + i;
         f.te = buf + j;
         i = j;
@@ -94,8 +94,7 @@ RowStatus tokenize(const char* buf, std::size_t len, std::size_t p, bool final, 
       std::size_t j = i;
       while (j < len) {
         char c = buf[j];
-        if (c == delim || c == '\n') break;
-        if (c == '\r' && (j + 1 >= len || buf[j + 1] == '\n')) break;
+        if (c == delim || c == '\n' || c == '\r') break;  // a lone '\r' ends a row too (old Mac files)
         ++j;
       }
       f.b = buf + i;
@@ -128,8 +127,26 @@ RowStatus tokenize(const char* buf, std::size_t len, std::size_t p, bool final, 
   }
 }
 
+// A row that is empty or holds only spaces/tabs (skipped, like fread's blank.lines.skip).
 inline bool is_blank_row(const std::vector<Field>& f) {
-  return f.size() == 1 && !f[0].quoted && f[0].b == f[0].e;
+  if (f.size() != 1 || f[0].quoted) return false;
+  for (const char* p = f[0].b; p < f[0].e; ++p)
+    if (*p != ' ' && *p != '\t') return false;
+  return true;
+}
+
+// Line breaks in [b, e): '\n', '\r\n' and a lone '\r' each count once.
+inline std::size_t count_lines(const char* b, const char* e) {
+  std::size_t n = static_cast<std::size_t>(std::count(b, e, '\n'));
+  const char* p = b;
+  while (p < e) {
+    const void* hit = std::memchr(p, '\r', static_cast<std::size_t>(e - p));
+    if (!hit) break;
+    const char* r = static_cast<const char*>(hit);
+    if (r + 1 >= e || r[1] != '\n') ++n;
+    p = r + 1;
+  }
+  return n;
 }
 
 // Field text with quotes undone; uses `tmp` only when needed.
@@ -492,7 +509,8 @@ int32_t Dict::intern(std::string_view s) {
 }
 
 // ---- block parser ---------------------------------------------------------------------------
-namespace {
+// Most distinct values per segment for which a string column is also dictionary-encoded.
+constexpr std::size_t kMaxStringDict = 4096;
 
 struct LocalCol {
   std::vector<double> f64;
@@ -504,13 +522,26 @@ struct LocalCol {
   std::vector<char> sbytes;
   std::vector<int32_t> sstart;
   Dict dict;
-  bool anyMissing = false;
-  int64_t conflicts = 0;
-  std::size_t conflictPos = NPOS;  // row start offset of the first conflict
+  bool nonAscii = false;                 // a string value with a byte >= 0x80
+  std::vector<uint32_t> conflictRows;    // segment-local rows whose value did not fit
+  std::size_t conflictPos = NPOS;        // row start offset of the first conflict
   std::string conflictText;
-  int64_t badUtf8 = 0;
+  std::vector<uint32_t> badUtf8Rows;     // segment-local rows with invalid UTF-8
   std::size_t badUtf8Pos = NPOS;
   std::string badUtf8Text;
+  std::vector<int32_t> remap;            // factor: local code -> global code (-1 unset)
+  bool sdictOff = false;                 // strings: too many distinct values to dictionary-encode
+
+  // Empties the buffers but keeps their capacity (reused block after block).
+  void reset() {
+    f64.clear(), f32.clear(), i32.clear(), i16.clear(), u8.clear(), valid.clear(), sbytes.clear(), sstart.clear();
+    dict = Dict();
+    nonAscii = false;
+    sdictOff = false;
+    conflictRows.clear(), badUtf8Rows.clear();
+    conflictPos = badUtf8Pos = NPOS;
+    conflictText.clear(), badUtf8Text.clear();
+  }
 };
 
 struct Segment {
@@ -518,10 +549,14 @@ struct Segment {
   std::size_t stop = 0;            // where parsing actually ended
   std::size_t rows = 0;
   bool overrun = false;  // a row crossed `end` or hit the buffer end early
+  bool capped = false;   // stopped after maxRows rows
   std::vector<LocalCol> cols;
+  std::vector<std::size_t> rowEnd;  // offset just after each row
   ParseError err;
   std::size_t errPos = NPOS;
 };
+
+namespace {
 
 std::string snippet(const char* b, const char* e, std::size_t max = 200) {
   std::size_t n = static_cast<std::size_t>(e - b);
@@ -549,6 +584,8 @@ const char* kind_name(Kind k) {
 
 }  // namespace
 
+Parser::~Parser() = default;
+
 Parser::Parser(Options opt, std::vector<ColumnSpec> specs) : opt_(std::move(opt)), specs_(std::move(specs)), dicts_(specs_.size()) {
   for (std::size_t j = 0; j < specs_.size(); ++j) {
     auto& s = specs_[j];
@@ -570,7 +607,8 @@ struct RowSink {
   std::string fixed;
 
   void conflict(LocalCol& c, std::size_t rowPos, std::string_view text) {
-    if (c.conflicts++ == 0) {
+    c.conflictRows.push_back(static_cast<uint32_t>(c.valid.size()));
+    if (c.conflictRows.size() == 1) {
       c.conflictPos = rowPos;
       c.conflictText.assign(text.data(), std::min<std::size_t>(text.size(), 200));
     }
@@ -667,7 +705,8 @@ struct RowSink {
                 err.text = std::string(b, std::min<std::size_t>(s.size(), 200));
                 return false;
               }
-              if (c.badUtf8++ == 0) {
+              c.badUtf8Rows.push_back(static_cast<uint32_t>(c.valid.size()));
+              if (c.badUtf8Rows.size() == 1) {
                 c.badUtf8Pos = rowPos;
                 c.badUtf8Text.assign(b, std::min<std::size_t>(s.size(), 200));
               }
@@ -691,7 +730,22 @@ struct RowSink {
           }
           if (sp.kind == Kind::String) {
             c.sstart.push_back(static_cast<int32_t>(c.sbytes.size()));
-            if (!na) c.sbytes.insert(c.sbytes.end(), b, e);
+            if (!na) {
+              if (!c.nonAscii) {
+                for (const char* q = b; q < e; ++q)
+                  if (static_cast<unsigned char>(*q) >= 0x80) {
+                    c.nonAscii = true;
+                    break;
+                  }
+              }
+              c.sbytes.insert(c.sbytes.end(), b, e);
+            }
+            // dictionary codes while the column repeats few values (JS then makes one
+            // string per distinct value instead of one per row)
+            if (!c.sdictOff) {
+              c.i32.push_back(na ? -1 : c.dict.intern(s));
+              if (c.dict.size() > kMaxStringDict) c.sdictOff = true;
+            }
           } else {
             int32_t code = 0;
             if (!na) {
@@ -723,18 +777,25 @@ struct RowSink {
         }
         conflict(c, rowPos, s);
       }
-      bool missing = na || !ok;
-      c.valid.push_back(missing ? 0 : 1);
-      c.anyMissing |= missing;
+      c.valid.push_back(na || !ok ? 0 : 1);
     }
     return true;
   }
 };
 
-void init_locals(std::vector<LocalCol>& cols, const std::vector<ColumnSpec>& specs, std::size_t rowsHint) {
-  cols.resize(specs.size());
+void init_locals(Segment& seg, const std::vector<ColumnSpec>& specs, std::size_t rowsHint) {
+  seg.cols.resize(specs.size());
+  seg.rowEnd.clear();
+  seg.rowEnd.reserve(rowsHint);
+  seg.rows = 0;
+  seg.stop = seg.begin;
+  seg.overrun = seg.capped = false;
+  seg.err = ParseError();
+  seg.errPos = NPOS;
   for (std::size_t j = 0; j < specs.size(); ++j) {
-    LocalCol& c = cols[j];
+    LocalCol& c = seg.cols[j];
+    c.reset();
+    if (specs[j].kind == Kind::Skip) continue;
     c.valid.reserve(rowsHint);
     switch (specs[j].kind) {
       case Kind::F64:
@@ -746,22 +807,30 @@ void init_locals(std::vector<LocalCol>& cols, const std::vector<ColumnSpec>& spe
       case Kind::I16: c.i16.reserve(rowsHint); break;
       case Kind::U8:
       case Kind::Bool: c.u8.reserve(rowsHint); break;
-      case Kind::String: c.sstart.reserve(rowsHint); break;
+      case Kind::String:
+        c.sstart.reserve(rowsHint);
+        c.i32.reserve(rowsHint);
+        break;
       default: break;
     }
   }
 }
 
-// Parses rows in [seg.begin, seg.end). Serial mode (`serial`) stops at an incomplete row.
-void parse_segment(const char* buf, std::size_t len, bool final, bool serial, const Options& opt,
+// Parses rows in [seg.begin, seg.end), at most maxRows. Serial mode (`serial`) stops at an
+// incomplete row.
+void parse_segment(const char* buf, std::size_t len, bool final, bool serial, std::size_t maxRows, const Options& opt,
                    const std::vector<ColumnSpec>& specs, const std::vector<Dict>& global, Segment& seg) {
-  init_locals(seg.cols, specs, (seg.end - seg.begin) / 64 + 16);
+  init_locals(seg, specs, std::min<std::size_t>(maxRows, (seg.end - seg.begin) / 32 + 16));
   RowSink sink{opt, specs, global, {}, {}};
   std::vector<Field> fields;
   fields.reserve(specs.size() + 4);
   std::size_t p = seg.begin;
   const std::size_t nc = specs.size();
   while (p < seg.end) {
+    if (seg.rows >= maxRows) {
+      seg.capped = true;
+      break;
+    }
     std::size_t next = 0, bad = 0;
     RowStatus st = tokenize(buf, len, p, final, opt.delim, opt.quote, fields, next, bad);
     if (st == kIncomplete) {
@@ -796,6 +865,7 @@ void parse_segment(const char* buf, std::size_t len, bool final, bool serial, co
         break;
       }
       ++seg.rows;
+      seg.rowEnd.push_back(next);
     }
     p = next;
   }
@@ -803,27 +873,22 @@ void parse_segment(const char* buf, std::size_t len, bool final, bool serial, co
 }
 
 template <typename T>
-uint8_t* concat(std::vector<Segment>& segs, std::size_t j, std::vector<T> LocalCol::*member, std::size_t rows) {
-  auto* out = new uint8_t[std::max<std::size_t>(1, rows * sizeof(T))];
-  std::size_t off = 0;
-  for (auto& s : segs) {
-    auto& v = s.cols[j].*member;
-    if (!v.empty()) std::memcpy(out + off, v.data(), v.size() * sizeof(T));
-    off += v.size() * sizeof(T);
-    std::vector<T>().swap(v);
-  }
-  return out;
+void put(const std::vector<T>& v, std::size_t n, void* out, std::size_t at) {
+  if (n) std::memcpy(static_cast<T*>(out) + at, v.data(), n * sizeof(T));
 }
 
 }  // namespace
 
-BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t firstLine) {
+BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t firstLine, std::size_t maxRows,
+                          const std::vector<OutColumn>* out, std::size_t offset) {
   BlockResult res;
   const std::size_t nc = specs_.size();
+  if (out && out->size() != nc) throw rx::Error("RX_INTERNAL", "csv parse: output column count differs from the parser's");
+  maxRows = std::max<std::size_t>(1, maxRows);
   std::size_t nthreads = static_cast<std::size_t>(std::max(1, rx::num_threads()));
   std::size_t minb = std::max<std::size_t>(1, opt_.minBytesPerThread);
   nthreads = std::min(nthreads, std::max<std::size_t>(1, len / minb));
-  std::vector<Segment> segs;
+  std::size_t nsegs = 0;
   bool serial = nthreads <= 1;
   if (!serial) {
     // pass 1: quote parity and first/last newline at each parity per range
@@ -842,13 +907,26 @@ BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t 
       for (std::size_t r = b0; r < e0; ++r) {
         R& x = ranges[r];
         unsigned par = 0;
-        for (std::size_t i = x.a; i < x.b; ++i) {
-          char c = buf[i];
-          if (c == '\n') {
-            if (x.first[par] == NPOS) x.first[par] = i;
-            x.last[par] = i;
-          } else if (c == q && q) {
-            par ^= 1;
+        const char* p = buf + x.a;
+        const char* e = buf + x.b;
+        if (!q) {
+          // no quoting: only the first and last newline matter
+          const void* f = std::memchr(p, '\n', static_cast<std::size_t>(e - p));
+          if (f) {
+            x.first[0] = static_cast<std::size_t>(static_cast<const char*>(f) - buf);
+            const void* l = memrchr(p, '\n', static_cast<std::size_t>(e - p));
+            x.last[0] = static_cast<std::size_t>(static_cast<const char*>(l) - buf);
+          }
+        } else {
+          for (; p < e; ++p) {
+            char c = *p;
+            if (c == '\n') {
+              std::size_t i = static_cast<std::size_t>(p - buf);
+              if (x.first[par] == NPOS) x.first[par] = i;
+              x.last[par] = i;
+            } else if (c == q) {
+              par ^= 1;
+            }
           }
         }
         x.parity = par;
@@ -877,57 +955,74 @@ BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t 
       if (fn != NPOS && fn + 1 < end && fn + 1 > starts.back()) starts.push_back(fn + 1);
     }
     if (end == 0) {
-      res.consumed = 0;
-      res.cols.resize(nc);
-      for (std::size_t j = 0; j < nc; ++j) res.cols[j].kind = specs_[j].kind;
       // no complete row by parity: let the serial path decide (it may still be complete)
       serial = true;
     } else {
-      segs.resize(starts.size());
-      for (std::size_t k = 0; k < starts.size(); ++k) {
-        segs[k].begin = starts[k];
-        segs[k].end = k + 1 < starts.size() ? starts[k + 1] : end;
+      nsegs = starts.size();
+      if (segs_.size() < nsegs) segs_.resize(nsegs);
+      for (std::size_t k = 0; k < nsegs; ++k) {
+        segs_[k].begin = starts[k];
+        segs_[k].end = k + 1 < nsegs ? starts[k + 1] : end;
       }
-      rx::parallel_for(segs.size(), [&](std::size_t b0, std::size_t e0, int) {
-        for (std::size_t k = b0; k < e0; ++k) parse_segment(buf, len, final, false, opt_, specs_, dicts_, segs[k]);
+      rx::parallel_for(nsegs, [&](std::size_t b0, std::size_t e0, int) {
+        for (std::size_t k = b0; k < e0; ++k) parse_segment(buf, len, final, false, maxRows, opt_, specs_, dicts_, segs_[k]);
       });
       bool okTiling = true;
-      for (std::size_t k = 0; k < segs.size(); ++k) {
-        const Segment& sg = segs[k];
-        if (!sg.err.code.empty()) break;  // first error in file order wins (segments before it tiled)
+      std::size_t rowsSoFar = 0;
+      for (std::size_t k = 0; k < nsegs; ++k) {
+        const Segment& sg = segs_[k];
+        rowsSoFar += sg.rows;
+        if (!sg.err.code.empty() || sg.capped || rowsSoFar >= maxRows) {
+          nsegs = k + 1;  // later segments are not needed (first error in file order wins)
+          break;
+        }
         if (sg.overrun || sg.stop != sg.end) {
           okTiling = false;
           break;
         }
       }
       if (!okTiling) {
-        segs.clear();
         serial = true;
         res.serialFallback = true;
       }
     }
   }
   if (serial) {
-    segs.assign(1, Segment());
-    segs[0].begin = 0;
-    segs[0].end = len;
-    parse_segment(buf, len, final, true, opt_, specs_, dicts_, segs[0]);
+    nsegs = 1;
+    if (segs_.empty()) segs_.resize(1);
+    segs_[0].begin = 0;
+    segs_[0].end = len;
+    parse_segment(buf, len, final, true, maxRows, opt_, specs_, dicts_, segs_[0]);
   }
 
-  auto lineAt = [&](std::size_t pos) {
-    return firstLine + static_cast<int64_t>(std::count(buf, buf + std::min(pos, len), '\n'));
-  };
-  for (auto& sg : segs) {
+  auto lineAt = [&](std::size_t pos) { return firstLine + static_cast<int64_t>(count_lines(buf, buf + std::min(pos, len))); };
+  // rows kept per segment (at most maxRows in all); an error counts only before the cap
+  std::vector<std::size_t> keep(nsegs, 0);
+  std::size_t rows = 0;
+  std::size_t consumed = 0;
+  for (std::size_t k = 0; k < nsegs; ++k) {
+    Segment& sg = segs_[k];
+    std::size_t take = std::min(sg.rows, maxRows - rows);
+    keep[k] = take;
+    rows += take;
+    if (take < sg.rows || (rows == maxRows && (sg.capped || take > 0))) {
+      consumed = take ? sg.rowEnd[take - 1] : sg.begin;
+      nsegs = k + 1;
+      break;
+    }
     if (!sg.err.code.empty()) {
       res.error = sg.err;
       res.error.line = lineAt(sg.errPos);
       return res;
     }
+    consumed = sg.stop;
+    if (rows == maxRows) {
+      nsegs = k + 1;
+      break;
+    }
   }
-  res.consumed = segs.back().stop;
-  res.newlines = static_cast<std::size_t>(std::count(buf, buf + res.consumed, '\n'));
-  std::size_t rows = 0;
-  for (auto& sg : segs) rows += sg.rows;
+  res.consumed = consumed;
+  res.newlines = count_lines(buf, buf + consumed);
   res.rows = rows;
   res.cols.resize(nc);
   for (std::size_t j = 0; j < nc; ++j) {
@@ -935,91 +1030,131 @@ BlockResult Parser::parse(const char* buf, std::size_t len, bool final, int64_t 
     const ColumnSpec& sp = specs_[j];
     o.kind = sp.kind;
     if (sp.kind == Kind::Skip) continue;
-    bool anyMissing = false;
-    for (auto& sg : segs) {
-      LocalCol& c = sg.cols[j];
-      anyMissing |= c.anyMissing;
-      if (c.badUtf8) {
-        if (o.badUtf8 == 0) {
-          o.badUtf8Line = lineAt(c.badUtf8Pos);
-          o.badUtf8Text = c.badUtf8Text;
+    void* data = out ? (*out)[j].data : nullptr;
+    uint8_t* valid = out ? (*out)[j].valid : nullptr;
+    std::size_t at = offset;
+    Dict& g = dicts_[j];
+    std::size_t levelsBefore = g.size();
+    bool sdict = sp.kind == Kind::String;
+    for (std::size_t k = 0; k < nsegs && sdict; ++k)
+      if (keep[k] && segs_[k].cols[j].sdictOff) sdict = false;
+    if (sdict) {
+      // dictionary-encoded strings: distinct values (in order of first appearance) + codes
+      Dict cd;
+      o.codes.resize(rows);
+      std::size_t r = 0;
+      for (std::size_t k = 0; k < nsegs; ++k) {
+        LocalCol& c = segs_[k].cols[j];
+        const std::size_t n = keep[k];
+        c.remap.assign(c.dict.size(), -1);
+        for (std::size_t i = 0; i < n; ++i) {
+          int32_t lc = c.i32[i];
+          int32_t code = -1;
+          if (lc >= 0) {
+            int32_t& m = c.remap[static_cast<std::size_t>(lc)];
+            if (m < 0) m = cd.intern(c.dict.at(static_cast<std::size_t>(lc)));
+            code = m;
+          }
+          o.codes[r + i] = code;
         }
-        o.badUtf8 += c.badUtf8;
+        if (c.nonAscii) o.ascii = false;
+        r += n;
       }
-      if (c.conflicts) {
-        if (o.conflicts == 0) {
+      o.offsets.resize(cd.size() + 1);
+      o.offsets[0] = 0;
+      for (std::size_t u = 0; u < cd.size(); ++u) {
+        std::string_view v = cd.at(u);
+        o.bytes.insert(o.bytes.end(), v.begin(), v.end());
+        o.offsets[u + 1] = static_cast<int32_t>(o.bytes.size());
+      }
+      o.dict = true;
+    } else if (sp.kind == Kind::String) {
+      std::size_t total = 0;
+      for (std::size_t k = 0; k < nsegs; ++k) {
+        LocalCol& c = segs_[k].cols[j];
+        total += keep[k] < c.sstart.size() ? static_cast<std::size_t>(c.sstart[keep[k]]) : c.sbytes.size();
+      }
+      if (total > static_cast<std::size_t>(std::numeric_limits<int32_t>::max()))
+        throw rx::Error("RX_INTERNAL", "string column block exceeds 2 GiB; use a smaller block size");
+      o.bytes.resize(total);
+      o.offsets.resize(rows + 1);
+    }
+    std::size_t soff = 0, r = 0;
+    for (std::size_t k = 0; k < nsegs; ++k) {
+      LocalCol& c = segs_[k].cols[j];
+      const std::size_t n = keep[k];
+      for (uint32_t cr : c.conflictRows) {
+        if (cr >= n) break;
+        if (o.conflicts++ == 0) {
           o.conflictLine = lineAt(c.conflictPos);
           o.conflictText = c.conflictText;
         }
-        o.conflicts += c.conflicts;
       }
-    }
-    switch (sp.kind) {
-      case Kind::F64:
-      case Kind::Timestamp:
-        o.elemSize = 8;
-        o.data.reset(concat(segs, j, &LocalCol::f64, rows));
-        break;
-      case Kind::F32:
-        o.elemSize = 4;
-        o.data.reset(concat(segs, j, &LocalCol::f32, rows));
-        break;
-      case Kind::I32:
-      case Kind::Date:
-        o.elemSize = 4;
-        o.data.reset(concat(segs, j, &LocalCol::i32, rows));
-        break;
-      case Kind::I16:
-        o.elemSize = 2;
-        o.data.reset(concat(segs, j, &LocalCol::i16, rows));
-        break;
-      case Kind::U8:
-      case Kind::Bool:
-        o.elemSize = 1;
-        o.data.reset(concat(segs, j, &LocalCol::u8, rows));
-        break;
-      case Kind::Factor: {
-        o.elemSize = 4;
-        Dict& g = dicts_[j];
-        std::size_t before = g.size();
-        if (!sp.frozen) {
-          for (auto& sg : segs) {
-            LocalCol& c = sg.cols[j];
-            std::vector<int32_t> map(c.dict.size());
-            for (std::size_t k = 0; k < map.size(); ++k) map[k] = g.intern(c.dict.at(k));
-            for (std::size_t r = 0; r < c.i32.size(); ++r)
-              if (c.valid[r]) c.i32[r] = map[static_cast<std::size_t>(c.i32[r])];
+      for (uint32_t br : c.badUtf8Rows) {
+        if (br >= n) break;
+        if (o.badUtf8++ == 0) {
+          o.badUtf8Line = lineAt(c.badUtf8Pos);
+          o.badUtf8Text = c.badUtf8Text;
+        }
+      }
+      if (!o.anyMissing && std::memchr(c.valid.data(), 0, n)) o.anyMissing = true;
+      if (valid && n) std::memcpy(valid + at, c.valid.data(), n);
+      switch (sp.kind) {
+        case Kind::F64:
+        case Kind::Timestamp:
+          if (data) put(c.f64, n, data, at);
+          break;
+        case Kind::F32:
+          if (data) put(c.f32, n, data, at);
+          break;
+        case Kind::I32:
+        case Kind::Date:
+          if (data) put(c.i32, n, data, at);
+          break;
+        case Kind::I16:
+          if (data) put(c.i16, n, data, at);
+          break;
+        case Kind::U8:
+        case Kind::Bool:
+          if (data) put(c.u8, n, data, at);
+          break;
+        case Kind::Factor: {
+          int32_t* dst = data ? static_cast<int32_t*>(data) + at : nullptr;
+          if (sp.frozen) {
+            if (dst) put(c.i32, n, data, at);
+            break;
           }
+          // local codes -> global codes, interning levels in order of first appearance
+          c.remap.assign(c.dict.size(), -1);
+          for (std::size_t i = 0; i < n; ++i) {
+            int32_t code = 0;
+            if (c.valid[i]) {
+              int32_t lc = c.i32[i];
+              int32_t& m = c.remap[static_cast<std::size_t>(lc)];
+              if (m < 0) m = g.intern(c.dict.at(static_cast<std::size_t>(lc)));
+              code = m;
+            }
+            if (dst) dst[i] = code;
+          }
+          break;
         }
-        o.data.reset(concat(segs, j, &LocalCol::i32, rows));
-        for (std::size_t k = before; k < g.size(); ++k) o.newLevels.emplace_back(g.at(k));
-        break;
-      }
-      case Kind::String: {
-        std::size_t total = 0;
-        for (auto& sg : segs) total += sg.cols[j].sbytes.size();
-        if (total > static_cast<std::size_t>(std::numeric_limits<int32_t>::max()))
-          throw rx::Error("RX_INTERNAL", "string column block exceeds 2 GiB; use a smaller block size");
-        o.bytes.reset(new uint8_t[std::max<std::size_t>(1, total)]);
-        o.offsets.reset(new int32_t[rows + 1]);
-        o.nbytes = total;
-        std::size_t off = 0, r = 0;
-        for (auto& sg : segs) {
-          LocalCol& c = sg.cols[j];
-          if (!c.sbytes.empty()) std::memcpy(o.bytes.get() + off, c.sbytes.data(), c.sbytes.size());
-          for (int32_t st : c.sstart) o.offsets[r++] = static_cast<int32_t>(off) + st;
-          off += c.sbytes.size();
-          std::vector<char>().swap(c.sbytes);
-          std::vector<int32_t>().swap(c.sstart);
+        case Kind::String: {
+          if (sdict) break;
+          std::size_t nb = n < c.sstart.size() ? static_cast<std::size_t>(c.sstart[n]) : c.sbytes.size();
+          if (nb) std::memcpy(o.bytes.data() + soff, c.sbytes.data(), nb);
+          for (std::size_t i = 0; i < n; ++i) o.offsets[r + i] = static_cast<int32_t>(soff) + c.sstart[i];
+          soff += nb;
+          if (c.nonAscii) o.ascii = false;
+          break;
         }
-        o.offsets[rows] = static_cast<int32_t>(off);
-        break;
+        default:
+          break;
       }
-      default:
-        break;
+      at += n;
+      r += n;
     }
-    // after the factor remap above, which reads the per-segment validity
-    if (anyMissing) o.valid.reset(concat(segs, j, &LocalCol::valid, rows));
+    if (sp.kind == Kind::String && !sdict) o.offsets[rows] = static_cast<int32_t>(soff);
+    for (std::size_t k = levelsBefore; k < g.size(); ++k) o.newLevels.emplace_back(g.at(k));
   }
   return res;
 }
@@ -1114,11 +1249,11 @@ SniffResult sniff(const char* buf, std::size_t len, bool final, const Options& o
     if (st == kUnterminated) {
       res.error.code = "RX_PARSE";
       res.error.message = "unterminated quoted field (the closing quote is missing)";
-      res.error.line = line + std::count(buf + p, buf + bad, '\n');
+      res.error.line = line + static_cast<int64_t>(count_lines(buf + p, buf + bad));
       res.error.text = snippet(buf + bad, buf + len, 80);
       return res;
     }
-    int64_t rowLines = std::count(buf + p, buf + next, '\n');
+    int64_t rowLines = static_cast<int64_t>(count_lines(buf + p, buf + next));
     if (is_blank_row(fields)) {
       p = next;
       line += rowLines;

@@ -60,17 +60,23 @@ struct ColumnSpec {
   bool frozen = false;
 };
 
+// Caller-owned destination of one column: rows are written at [offset, offset + rows).
+struct OutColumn {
+  void* data = nullptr;      // elemSize bytes per row (numeric, factor codes, dates); null: none
+  uint8_t* valid = nullptr;  // one byte per row (1 present, 0 missing); null: none
+};
+
 struct ColumnOut {
   Kind kind = Kind::Skip;
-  std::size_t elemSize = 0;
-  std::unique_ptr<uint8_t[]> data;  // rows * elemSize (numeric, factor codes, dates)
-  std::unique_ptr<uint8_t[]> valid;  // rows bytes; null when nothing is missing
-  std::unique_ptr<uint8_t[]> bytes;  // strings: concatenated UTF-8
-  std::size_t nbytes = 0;
-  std::unique_ptr<int32_t[]> offsets;  // strings: rows + 1
-  std::vector<std::string> newLevels;   // factor levels added by this block
-  int64_t conflicts = 0;                // values that did not fit the column type / levels
-  int64_t conflictLine = 0;             // 1-based line of the first one
+  bool anyMissing = false;
+  std::vector<char> bytes;       // strings: concatenated UTF-8 of the rows
+  std::vector<int32_t> offsets;  // strings: rows + 1
+  bool ascii = true;             // strings: every byte < 0x80
+  bool dict = false;             // strings: bytes/offsets hold the distinct values, codes the rows
+  std::vector<int32_t> codes;    // strings with dict: value index per row (-1 missing)
+  std::vector<std::string> newLevels;  // factor levels added by this call
+  int64_t conflicts = 0;               // values that did not fit the column type / levels
+  int64_t conflictLine = 0;            // 1-based line of the first one
   std::string conflictText;
   int64_t badUtf8 = 0;  // string/factor values with invalid UTF-8 (bytes replaced by U+FFFD)
   int64_t badUtf8Line = 0;
@@ -94,18 +100,30 @@ struct BlockResult {
   ParseError error;
 };
 
+struct Segment;  // per-thread parse state (csv.cpp)
+
 class Parser {
  public:
   Parser(Options opt, std::vector<ColumnSpec> specs);
-  // Parses complete rows of buf[0, len). `firstLine` is the 1-based line number of buf[0].
-  BlockResult parse(const char* buf, std::size_t len, bool final, int64_t firstLine);
+  ~Parser();
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+  // Parses complete rows of buf[0, len), at most maxRows of them; `firstLine` is the 1-based
+  // line number of buf[0]. Row values go straight into `out` (one entry per field) at
+  // `offset`; with out == nullptr they are discarded (rows still counted, levels still
+  // learnt). Per-thread buffers are kept between calls, so steady-state parsing allocates
+  // nothing. An error after the first maxRows rows is not reported (the caller stops first).
+  BlockResult parse(const char* buf, std::size_t len, bool final, int64_t firstLine, std::size_t maxRows,
+                    const std::vector<OutColumn>* out, std::size_t offset);
   const Options& options() const { return opt_; }
   std::size_t ncols() const { return specs_.size(); }
+  Kind kind(std::size_t j) const { return specs_[j].kind; }
 
  private:
   Options opt_;
   std::vector<ColumnSpec> specs_;
   std::vector<Dict> dicts_;  // per column (factor)
+  std::vector<Segment> segs_;  // per-thread parse state, reused across calls
 };
 
 // ---- sniffing ---------------------------------------------------------------------------
