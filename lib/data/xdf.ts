@@ -30,7 +30,7 @@ import { VectorAssembler } from 'apache-arrow/visitor/vectorassembler';
 import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { RxError } from '../errors.js';
 import { packageRoot } from '../native/loader.js';
-import { arrowDataToColumn, arrowFieldFor, columnToArrowData, columnTypeOfArrow, dictionaryLevels, fieldToColumnInfo, utf8Data } from './arrow.js';
+import { arrowDataToColumn, arrowFieldFor, arrowTypeFor, columnToArrowData, columnTypeOfArrow, dictionaryLevels, fieldToColumnInfo, utf8Data } from './arrow.js';
 import { sliceColumn } from './memory.js';
 import type { Chunk, ChunkOptions, ChunkWriter, Column, ColumnInfo, ColumnType, DataSink, DataSource, Schema } from './types.js';
 
@@ -643,6 +643,16 @@ export class XdfWriter implements ChunkWriter {
       const want = schema.columns.map((c) => `${c.name}:${c.type}`).join(',');
       if (have !== want)
         throw new RxError('RX_SCHEMA', `Cannot append to "${file}": its columns (${have}) differ from the data's (${want})`, { file });
+      // the bytes we append must match the file's Arrow types exactly (a file from another
+      // tool may use e.g. int64 or int8 dictionary indices, which we read but do not write)
+      src.arrowSchema.fields.forEach((f, j) => {
+        const ours = arrowTypeFor(existing.columns[j]!);
+        if (f.type.typeId !== ours.typeId || String(f.type) !== String(ours))
+          throw new RxError('RX_SCHEMA', `Cannot append to "${file}": column "${f.name}" is stored as Arrow ${String(f.type)}, rxscale writes ${String(ours)}; rewrite it with rxDataStep first`, {
+            file,
+            column: f.name,
+          });
+      });
       let end = 8;
       for (const b of src.batches) end = Math.max(end, b.block.offset + b.block.metaDataLength + b.block.bodyLength);
       if (src.batches.length === 0) {

@@ -183,6 +183,14 @@ describe('RxXdfData', () => {
     expect(readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
   });
 
+  it('refuses to append to a file whose Arrow storage differs from what rxscale writes (int64)', async () => {
+    const file = join(dir, 'js64.arrow');
+    writeFileSync(file, tableToIPC(makeTable({ k: new BigInt64Array([1n, 2n]) }), 'file'));
+    const a = new RxMemoryData({ k: [3] });
+    await expect(new RxXdfData(file).open(await a.schema(), { append: 'rows' })).rejects.toMatchObject({ code: 'RX_SCHEMA', column: 'k' });
+    expect((await readAll(new RxXdfData(file))).cols.k).toEqual([1, 2]);
+  });
+
   it('refuses overwrite: false onto an existing file and keeps it intact', async () => {
     const file = join(dir, 'app.arrow');
     const before = readFileSync(file);
