@@ -3,9 +3,10 @@
  *   1. RXSCALE_NATIVE_PATH (explicit override)
  *   2. prebuilds/<platform>-<arch>/rxscale.node (shipped in the npm tarball)
  *   3. build/Release/rxscale.node, build/Debug/rxscale.node (built from source)
+ *      (build/Release goes before the prebuilt when it is newer: a local rebuild wins)
  * A failure lists every path tried, why each failed, and how to fix it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +35,14 @@ export function candidatePaths(): string[] {
   const root = packageRoot();
   const paths: string[] = [];
   if (process.env.RXSCALE_NATIVE_PATH) paths.push(process.env.RXSCALE_NATIVE_PATH);
-  paths.push(
-    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rxscale.node'),
-    join(root, 'build', 'Release', 'rxscale.node'),
-    join(root, 'build', 'Debug', 'rxscale.node'),
-  );
+  const prebuilt = join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'rxscale.node');
+  const release = join(root, 'build', 'Release', 'rxscale.node');
+  // The prebuilt binary comes first, unless a source build is newer (a developer rebuilt
+  // after `npm run prebuild`): then the fresh build must not be shadowed.
+  const mtime = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : -1);
+  if (mtime(release) > mtime(prebuilt) && mtime(prebuilt) >= 0) paths.push(release, prebuilt);
+  else paths.push(prebuilt, release);
+  paths.push(join(root, 'build', 'Debug', 'rxscale.node'));
   return paths;
 }
 
