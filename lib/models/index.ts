@@ -1,4 +1,5 @@
 /** Linear models: rxLinMod, rxLogit, rxGlm, rxPredict, anova. */
+import './register.js';
 export { rxLinMod, linModAccumulator } from './linmod.js';
 export type { RxLinModOptions } from './linmod.js';
 export { rxGlm, rxLogit, glmAccumulator } from './glm.js';
@@ -14,3 +15,4 @@ import type { LinModResult } from './results.js';
 export function anova(model: LinModResult): LinModResult['anova'] {
   return model.anovaTable();
 }
+import './pushdown.js'; // in-database SQL forms of rxLinMod / rxGlm (lib/db contexts)

@@ -310,6 +310,9 @@ function rDev(xs: number[]): string[] {
 export interface LinModResult extends LinModData {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor copies every data field onto the instance
 export class LinModResult extends ModelBase<LinModData> {
+  get modelKind(): string {
+    return 'rxLinMod';
+  }
   static fromJSON(d: LinModData): LinModResult {
     return new LinModResult(d);
   }
@@ -358,6 +361,9 @@ export class LinModResult extends ModelBase<LinModData> {
 export interface GlmResult extends GlmData {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor copies every data field onto the instance
 export class GlmResult extends ModelBase<GlmData> {
+  get modelKind(): string {
+    return this.d.kind === 'logit' ? 'rxLogit' : 'rxGlm';
+  }
   static fromJSON(d: GlmData): GlmResult {
     return new GlmResult(d);
   }

@@ -1,0 +1,355 @@
+/**
+ * In-database pushdown (AccumulatorDef.pushdown) for rxLinMod and rxGlm / rxLogit.
+ *
+ * The model matrix is compiled to SQL from the formula engine's ModelSpec: the intercept,
+ * numeric variables (columns or expressions through the expression compiler), factor
+ * dummies as CASE WHEN value = level (levels bound as parameters), F(x) as
+ * floor(x) = level, interactions as products. Rows with a missing / non-finite value in
+ * any variable, the response, the offset or the weight give NULL columns, so the SUMs skip
+ * them exactly as buildDesign() drops them; COUNT(*) - COUNT(y) is nMissing.
+ *
+ * rxLinMod (cross-product pass): ONE query of SUM(w xi xj), SUM(w xi y), SUM(w y^2),
+ * SUM(w), the response moments (VAR_POP without weights; a weighted-mean shift with) and
+ * the cube counts. Its QR / refinement passes (ill-conditioned problems) have no SQL
+ * form: the context streams those passes.
+ * rxGlm / rxLogit: ONE query per IRLS iteration with the current (and previous)
+ * coefficients bound as parameters: eta, mu = linkinv(eta), mu.eta, the variance, the
+ * working weights and response, SUM of X'WX, X'Wz and the deviance terms, exactly the
+ * State glm.ts process() builds. Families/links with an SQL form: gaussian/identity,
+ * binomial and quasibinomial/logit (binomial with prior weights has no SQL AIC term),
+ * poisson and quasipoisson/log (poisson's AIC needs lgamma: DuckDB only).
+ */
+import type { SqlPass, SqlPassContext } from '../compute/pema.js';
+import type { Schema } from '../data/types.js';
+import { finite, noSql, num, numCol, orNull, textCol } from '../db/pushsql.js';
+import { RxError } from '../errors.js';
+import type { CallNode, ExprNode } from '../expr/ast.js';
+import type { DesignSpec } from './design.js';
+import { type GlmSpec, glmAccumulator } from './glm.js';
+import { type LinModSpec, linModAccumulator } from './linmod.js';
+
+type Row = Record<string, unknown>;
+type LinModState = ReturnType<typeof linModAccumulator.init>;
+type GlmState = ReturnType<typeof glmAccumulator.init>;
+
+const DBL_EPS = 2.220446049250313e-16;
+
+/** SQL for the design of one pass: inner select of X columns (rx_c0..), y, weight, offset. */
+interface SqlDesign {
+  /** Subquery (with alias) producing rx_c0.., rx_y, rx_w (when weighted), rx_o (offset), rx_bad. */
+  from: string;
+  p: number;
+  weighted: boolean;
+  offset: boolean;
+}
+
+function isName(e: ExprNode, schema: Schema): e is ExprNode & { type: 'name'; name: string } {
+  return e.type === 'name' && schema.columns.some((c) => c.name === (e as { name: string }).name);
+}
+
+function numericExpr(ctx: SqlPassContext, schema: Schema, e: ExprNode): string {
+  if (isName(e, schema)) return numCol(ctx, schema, e.name);
+  return `CAST(${ctx.expr(e)} AS ${ctx.double})`;
+}
+
+function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext): SqlDesign {
+  const m = design.model;
+  const valid: string[] = [];
+  const bad: string[] = [];
+  // per variable: { numeric: sql } or { factor: key sql + level values }
+  const vars = m.variables.map((vs) => {
+    if (vs.fRange) {
+      const call = vs.expr as CallNode;
+      const arg = call.args.find((a) => a.name === 'x') ?? call.args.find((a) => a.name === undefined);
+      if (!arg) noSql(`${vs.label} has no argument`);
+      const x = numericExpr(ctx, schema, arg.value);
+      const fl = `FLOOR(${x})`;
+      const inRange = `${fl} >= ${ctx.param(vs.fRange.low)} AND ${fl} <= ${ctx.param(vs.fRange.high)}`;
+      valid.push(`${finite(ctx, x)} AND ${inRange}`);
+      bad.push(`(${finite(ctx, x)} AND NOT (${inRange}))`);
+      return { kind: 'factor' as const, key: fl, levels: vs.levels!.map((_, i) => vs.fRange!.low + i) as Array<string | number> };
+    }
+    if (vs.kind === 'numeric') {
+      const x = numericExpr(ctx, schema, vs.expr);
+      valid.push(finite(ctx, x));
+      return { kind: 'numeric' as const, sql: x };
+    }
+    if (!isName(vs.expr, schema)) noSql(`factor ${vs.label} is not a column`);
+    const key = textCol(ctx, schema, vs.expr.name);
+    const levels = vs.levels!;
+    const list = levels.map((l) => ctx.param(l)).join(', ');
+    valid.push(`${key} IN (${list})`);
+    bad.push(`(${key} IS NOT NULL AND ${key} NOT IN (${list}))`);
+    return { kind: 'factor' as const, key, levels: levels as Array<string | number> };
+  });
+  // response
+  const r = m.response;
+  if (!r) noSql('no response');
+  let y: string;
+  if (r.kind === 'factor') {
+    if (!isName(r.expr, schema)) noSql('factor response is not a column');
+    const key = textCol(ctx, schema, r.expr.name);
+    const lv = r.levels ?? [];
+    y = `CASE ${lv.map((l, i) => `WHEN ${key} = ${ctx.param(l)} THEN CAST(${i} AS ${ctx.double})`).join(' ')} END`;
+    bad.push(`(${key} IS NOT NULL AND ${key} NOT IN (${lv.map((l) => ctx.param(l)).join(', ')}))`);
+  } else if (r.kind === 'logical') {
+    const e = ctx.expr(r.expr);
+    y = `CASE WHEN ${e} THEN CAST(1 AS ${ctx.double}) WHEN NOT (${e}) THEN CAST(0 AS ${ctx.double}) END`;
+  } else y = numericExpr(ctx, schema, r.expr);
+  valid.push(finite(ctx, y));
+  let off: string | null = null;
+  if (m.offsets.length) {
+    off = m.offsets.map((o) => numericExpr(ctx, schema, o)).join(' + ');
+    valid.push(finite(ctx, off));
+  }
+  let w: string | null = null;
+  if (design.weightVar) {
+    w = numCol(ctx, schema, design.weightVar);
+    valid.push(finite(ctx, w));
+  }
+  // X columns in X order
+  const cols: string[] = [];
+  if (m.intercept) cols.push(`CAST(1 AS ${ctx.double})`);
+  for (const t of m.terms) {
+    const nums: string[] = [];
+    const facs: Array<{ key: string; levels: Array<string | number> }> = [];
+    for (const v of t.vars) {
+      const e = vars[v]!;
+      if (e.kind === 'numeric') nums.push(e.sql);
+      else facs.push(e);
+    }
+    const prod = nums.length ? nums.join(' * ') : null;
+    for (let slot = 0; slot < t.size; slot++) {
+      if (m.columns[t.start + slot]!.dropped) continue;
+      if (!facs.length) {
+        cols.push(prod ?? `CAST(1 AS ${ctx.double})`);
+        continue;
+      }
+      let r0 = slot;
+      const conds = facs.map((f) => {
+        const code = r0 % f.levels.length;
+        r0 = Math.floor(r0 / f.levels.length);
+        return `${f.key} = ${ctx.param(f.levels[code]!)}`;
+      });
+      cols.push(`CASE WHEN ${conds.join(' AND ')} THEN ${prod ?? `CAST(1 AS ${ctx.double})`} ELSE CAST(0 AS ${ctx.double}) END`);
+    }
+  }
+  if (cols.length !== design.xCols.length) noSql('model matrix shape');
+  const ok = valid.length ? valid.join(' AND ') : 'TRUE';
+  const sel = cols.map((c, j) => `CASE WHEN ${ok} THEN ${c} END AS rx_c${j}`);
+  sel.push(`CASE WHEN ${ok} THEN ${y} END AS rx_y`);
+  if (w) sel.push(`CASE WHEN ${ok} THEN ${w} END AS rx_w`);
+  if (off) sel.push(`CASE WHEN ${ok} THEN ${off} END AS rx_o`);
+  sel.push(`CASE WHEN ${bad.length ? bad.join(' OR ') : 'FALSE'} THEN 1 ELSE 0 END AS rx_bad`);
+  return { from: `(SELECT ${sel.join(', ')} FROM ${ctx.from}) AS rx_d`, p: cols.length, weighted: !!w, offset: !!off };
+}
+
+function unknownLevels(design: DesignSpec, r: Row): void {
+  const bad = num(r.rx_bad);
+  if (bad > 0)
+    throw new RxError('RX_MODEL', `${bad} rows have a factor level (or F() value) that the model ${design.formula} did not see; pass checkFactorLevels: false or fix the data`, {
+      text: design.formula,
+    });
+}
+
+/** X'WX / X'Wz aggregates over alias `src` with weight expression `wt` and response `z`. */
+function crossAggs(p: number, wt: string | null, z: string): string[] {
+  const w = wt ? `${wt} * ` : '';
+  const out: string[] = [];
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i <= j; i++) out.push(`SUM(${w}rx_c${i} * rx_c${j}) AS rx_x${i}_${j}`);
+    out.push(`SUM(${w}rx_c${j} * ${z}) AS rx_xy${j}`);
+  }
+  out.push(`SUM(${w}${z} * ${z}) AS rx_yy`, `SUM(${wt ?? `CASE WHEN ${z} IS NOT NULL THEN 1 END`}) AS rx_sw`);
+  return out;
+}
+
+function readCross(r: Row, p: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, n: number): void {
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i <= j; i++) {
+      const v = num(r[`rx_x${i}_${j}`]);
+      xtx[i + j * p] = v;
+      xtx[j + i * p] = v;
+    }
+    xty[j] = num(r[`rx_xy${j}`]);
+  }
+  acc[0] = num(r.rx_sw);
+  acc[1] = num(r.rx_yy);
+  acc[2] = n;
+}
+
+// ---------------------------------------------------------------------------------------
+// rxLinMod
+
+function linModPass(spec: LinModSpec, schema: Schema, ctx: SqlPassContext): SqlPass<LinModState> {
+  if (spec.mode !== 'xtx') noSql(`the ${spec.mode} pass`);
+  const d = buildSqlDesign(spec.design, schema, ctx);
+  const p = d.p;
+  const wt = d.weighted ? 'rx_w' : null;
+  const aggs = ['COUNT(*) AS rx_rows', 'COUNT(rx_y) AS rx_n', 'SUM(rx_bad) AS rx_bad', ...crossAggs(p, wt, 'rx_y')];
+  let from = d.from;
+  if (wt) {
+    aggs.push('COUNT(CASE WHEN rx_w <> 0 THEN 1 END) AS rx_npos', 'MIN(rx_sh.rx_k) AS rx_k', 'SUM(rx_w * (rx_y - rx_sh.rx_k)) AS rx_s1', 'SUM(rx_w * (rx_y - rx_sh.rx_k) * (rx_y - rx_sh.rx_k)) AS rx_s2');
+    from += ` CROSS JOIN (SELECT COALESCE(SUM(rx_w * rx_y) / NULLIF(SUM(rx_w), 0), 0) AS rx_k FROM ${d.from.replace(/ AS rx_d$/, ' AS rx_d2')}) AS rx_sh`;
+  } else aggs.push(`AVG(rx_y) AS rx_k`, `VAR_POP(rx_y) AS rx_v`);
+  const cube = spec.design.cube;
+  if (cube) for (let j = 0; j < cube.levels.length; j++) aggs.push(`SUM(rx_c${j}${spec.fweights && wt ? ' * rx_w' : ''}) AS rx_cube${j}`);
+  if (ctx.dialect === 'tsql') noSql('T-SQL model pushdown');
+  return {
+    sql: `SELECT ${aggs.join(', ')} FROM ${from}`,
+    toState(rows) {
+      const r = rows[0] ?? {};
+      unknownLevels(spec.design, r);
+      const st = linModAccumulator.init(spec, schema);
+      const n = num(r.rx_n);
+      st.nMissing = num(r.rx_rows) - n;
+      if (n === 0) return st;
+      readCross(r, p, st.xtx, st.xty, st.acc, n);
+      if (wt) {
+        const W = num(r.rx_sw);
+        st.nPos = num(r.rx_npos);
+        if (W !== 0) {
+          const s1 = num(r.rx_s1);
+          st.yW = W;
+          st.yMean = num(r.rx_k) + s1 / W;
+          st.yM2 = num(r.rx_s2) - (s1 * s1) / W;
+        }
+      } else {
+        st.nPos = n;
+        st.yW = n;
+        st.yMean = num(r.rx_k);
+        st.yM2 = Math.max(0, num(r.rx_v) * n);
+      }
+      if (cube && st.counts) for (let j = 0; j < cube.levels.length; j++) st.counts[j] = num(r[`rx_cube${j}`]);
+      return st;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// rxGlm / rxLogit
+
+interface LinkSql {
+  inv(eta: string): string;
+  muEta(eta: string): string;
+  fun(mu: string): string;
+}
+
+function linkSql(ctx: SqlPassContext, link: string): LinkSql {
+  const eps = ctx.param(DBL_EPS);
+  switch (link) {
+    case 'identity':
+      return { inv: (e) => e, muEta: () => `CAST(1 AS ${ctx.double})`, fun: (m) => m };
+    case 'log':
+      return { inv: (e) => `GREATEST(EXP(${e}), ${eps})`, muEta: (e) => `GREATEST(EXP(${e}), ${eps})`, fun: (m) => `LN(${m})` };
+    case 'logit': {
+      const inveps = ctx.param(1 / DBL_EPS);
+      const t = (e: string) => `(CASE WHEN ${e} < -30 THEN ${eps} WHEN ${e} > 30 THEN ${inveps} ELSE EXP(${e}) END)`;
+      return {
+        inv: (e) => `(${t(e)} / (1 + ${t(e)}))`,
+        muEta: (e) => `GREATEST(EXP(-ABS(${e})) / ((1 + EXP(-ABS(${e}))) * (1 + EXP(-ABS(${e})))), ${eps})`,
+        fun: (m) => `LN(${m} / (1 - ${m}))`,
+      };
+    }
+    default:
+      return noSql(`link ${link}`);
+  }
+}
+
+function nanSql(ctx: SqlPassContext): string {
+  return ctx.dialect === 'postgres' ? `'NaN'::float8` : `CAST('NaN' AS ${ctx.double})`;
+}
+
+/** y log(y / mu) with 0 log 0 = 0. */
+function ylogy(ctx: SqlPassContext, y: string, mu: string): string {
+  return `(CASE WHEN ${y} = 0 THEN 0 WHEN ${y} > 0 AND ${mu} > 0 THEN ${y} * LN(${y} / ${mu}) ELSE ${nanSql(ctx)} END)`;
+}
+
+function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<GlmState> {
+  if (ctx.dialect === 'tsql') noSql('T-SQL model pushdown');
+  const fam = spec.family.family;
+  const linkName = spec.family.link === 'power' ? noSql('power link') : spec.family.link;
+  const family = fam === 'quasibinomial' ? 'binomial' : fam === 'quasipoisson' ? 'poisson' : fam;
+  const okLink = (family === 'gaussian' && linkName === 'identity') || (family === 'binomial' && linkName === 'logit') || (family === 'poisson' && linkName === 'log');
+  if (!okLink) noSql(`family ${fam} with link ${linkName}`);
+  const d = buildSqlDesign(spec.design, schema, ctx);
+  if (fam === 'binomial' && d.weighted) noSql('binomial AIC with prior weights');
+  if (fam === 'poisson' && ctx.dialect !== 'duckdb') noSql('poisson AIC needs lgamma');
+  const link = linkSql(ctx, linkName);
+  const p = d.p;
+  const D = ctx.double;
+  const pw = d.weighted ? 'rx_w' : `CAST(1 AS ${D})`;
+  const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
+  const etaOf = (beta: number[]) => {
+    const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${ctx.param(b)} * rx_c${j}`)).filter((t) => t !== null);
+    return terms.length ? `${off} + ${terms.join(' + ')}` : off;
+  };
+  const variance = (mu: string) => (family === 'binomial' ? `(${mu} * (1 - ${mu}))` : family === 'poisson' ? mu : `CAST(1 AS ${D})`);
+  const devResid = (y: string, mu: string, w: string) =>
+    family === 'gaussian'
+      ? `(${w} * (${y} - ${mu}) * (${y} - ${mu}))`
+      : family === 'binomial'
+        ? `(2 * ${w} * (${ylogy(ctx, y, mu)} + ${ylogy(ctx, `(1 - ${y})`, `(1 - ${mu})`)}))`
+        : `(CASE WHEN ${y} > 0 THEN 2 * (${w} * ${y} * LN(${y} / ${mu}) - ${w} * (${y} - ${mu})) ELSE 2 * ${mu} * ${w} END)`;
+  // level 1: eta and mu (beta = null: R's mustart)
+  let mu: string;
+  let eta: string;
+  if (spec.beta) {
+    eta = etaOf(spec.beta);
+    mu = link.inv('rx_eta');
+  } else {
+    mu = family === 'binomial' ? `((${pw} * rx_y + 0.5) / (${pw} + 1))` : family === 'poisson' ? '(rx_y + 0.1)' : 'rx_y';
+    eta = link.fun(mu);
+  }
+  const l1 = [`rx_d.*`, `${eta} AS rx_eta`, `${pw} AS rx_pw`];
+  if (spec.prevBeta) l1.push(`${etaOf(spec.prevBeta)} AS rx_etap`);
+  const from1 = `(SELECT ${l1.join(', ')} FROM ${d.from} WHERE rx_d.rx_y IS NOT NULL) AS rx_e`;
+  const l2 = ['rx_e.*', `${mu} AS rx_mu`, `${link.muEta('rx_eta')} AS rx_me`];
+  if (spec.prevBeta) l2.push(`${link.inv('rx_etap')} AS rx_mup`, `${link.muEta('rx_etap')} AS rx_mep`);
+  const from2 = `(SELECT ${l2.join(', ')} FROM ${from1}) AS rx_m`;
+  const l3 = ['rx_m.*', `rx_eta - ${d.offset ? 'rx_o' : '0'} + (rx_y - rx_mu) / rx_me AS rx_z`, `CASE WHEN rx_pw > 0 THEN rx_pw * rx_me * rx_me / ${variance('rx_mu')} ELSE 0 END AS rx_ww`];
+  const from3 = `(SELECT ${l3.join(', ')} FROM ${from2}) AS rx_z3`;
+  const pos = (e: string) => `CASE WHEN rx_pw > 0 THEN ${e} END`;
+  const aggs = ['COUNT(*) AS rx_n', ...crossAggs(p, 'rx_ww', 'rx_z')];
+  aggs.push(`SUM(${pos(devResid('rx_y', 'rx_mu', 'rx_pw'))}) AS rx_s0`);
+  if (!Number.isNaN(spec.wtdmu)) aggs.push(`SUM(${pos(devResid('rx_y', ctx.param(spec.wtdmu), 'rx_pw'))}) AS rx_s1`);
+  aggs.push(`SUM(${pos('rx_pw * rx_y')}) AS rx_s2`, `SUM(${pos('rx_pw')}) AS rx_s3`, `COUNT(${pos('1')}) AS rx_s8`, 'MIN(rx_y) AS rx_s9', 'MAX(rx_y) AS rx_s10');
+  if (spec.prevBeta) aggs.push(`SUM(${pos(`rx_pw * rx_mep * rx_mep / ${variance('rx_mup')} * ((rx_y - rx_mu) / rx_me) * ((rx_y - rx_mu) / rx_me)`)}) AS rx_s4`);
+  if (fam === 'binomial') aggs.push(`SUM(${pos('CASE WHEN rx_y = 1 THEN LN(rx_mu) ELSE LN(1 - rx_mu) END')}) AS rx_s5`);
+  else if (fam === 'poisson') aggs.push(`SUM(${pos('rx_pw * (rx_y * LN(rx_mu) - rx_mu - LGAMMA(rx_y + 1))')}) AS rx_s5`);
+  aggs.push(`SUM(${pos('CASE WHEN rx_y > 0 THEN rx_pw * LN(rx_y) ELSE 0 END')}) AS rx_s6`);
+  aggs.push(`SUM(${pos(`CASE WHEN rx_mu > 0 THEN rx_pw * (-LN(rx_mu) - rx_y / rx_mu) ELSE ${nanSql(ctx)} END`)}) AS rx_s7`);
+  if (spec.binary) aggs.push(`COUNT(CASE WHEN rx_y <> 0 AND rx_y <> 1 THEN 1 END) AS rx_nonbin`);
+  // rows and unknown levels need every row, not only the complete ones
+  const counts = `(SELECT COUNT(*) AS rx_rows, SUM(rx_bad) AS rx_bad FROM ${d.from.replace(/ AS rx_d$/, ' AS rx_d2')}) AS rx_cnt`;
+  const sql = `SELECT ${aggs.join(', ')}, MIN(rx_cnt.rx_rows) AS rx_rows, MIN(rx_cnt.rx_bad) AS rx_bad FROM ${from3} CROSS JOIN ${counts}`;
+  return {
+    sql,
+    toState(rows) {
+      const r = rows[0] ?? {};
+      unknownLevels(spec.design, r);
+      if (num(r.rx_nonbin) > 0) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; ${num(r.rx_nonbin)} rows have other values`, { column: spec.design.responseLabel });
+      const st = glmAccumulator.init(spec, schema);
+      const n = num(r.rx_n);
+      st.nMissing = num(r.rx_rows) - n;
+      if (n === 0) return st;
+      readCross(r, p, st.xtx, st.xty, st.acc, n);
+      const s = st.s;
+      s[0] = num(r.rx_s0);
+      s[1] = num(r.rx_s1);
+      s[2] = num(r.rx_s2);
+      s[3] = num(r.rx_s3);
+      s[4] = num(r.rx_s4);
+      s[5] = num(r.rx_s5);
+      s[6] = num(r.rx_s6);
+      s[7] = num(r.rx_s7);
+      s[8] = num(r.rx_s8);
+      s[9] = num(r.rx_s9, Number.POSITIVE_INFINITY);
+      s[10] = num(r.rx_s10, Number.NEGATIVE_INFINITY);
+      return st;
+    },
+  };
+}
+
+linModAccumulator.pushdown = (spec, schema, ctx) => orNull(() => linModPass(spec, schema, ctx));
+glmAccumulator.pushdown = (spec, schema, ctx) => orNull(() => glmPass(spec, schema, ctx));
