@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC, Dictionary, Utf8, Int32, vectorFromArray, makeTable } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RxMemoryData } from '../../lib/data/memory.js';
-import { RxXdfData } from '../../lib/data/xdf.js';
+import { ArrowIpcFile, RxXdfData } from '../../lib/data/xdf.js';
 import type { Chunk, Column } from '../../lib/data/types.js';
 import { isRxError } from '../../lib/errors.js';
 
@@ -138,6 +138,31 @@ describe('RxXdfData', () => {
     }
     expect((await xdf.readColumn('fac')).levels).toEqual(['lo', 'mid', 'hi']);
     await expect(xdf.readColumn('nope')).rejects.toMatchObject({ code: 'RX_SCHEMA' });
+  });
+
+  it('reads a chunk range and a column without touching other bytes (garbage elsewhere does not matter)', async () => {
+    const file = join(dir, 'partial.arrow');
+    const src = new RxMemoryData({ a: Float64Array.from({ length: 300 }, (_, i) => i), b: Float64Array.from({ length: 300 }, (_, i) => -i) }, { rowsPerRead: 100 });
+    const w = await new RxXdfData(file).open(await src.schema(), {});
+    for await (const ch of src.chunks()) await w.write(ch);
+    await w.close();
+    const f = await ArrowIpcFile.open(file);
+    const blocks = f.batches.map((b) => b.block);
+    const bBuf = f.batches[2]!.header.buffers[3]!; // column b's data in batch 2
+    await f.close();
+    const bytes = Buffer.from(readFileSync(file));
+    // scribble over the whole body of batch 0 and over column b's values in batch 2
+    const b0 = blocks[0]!;
+    bytes.fill(0xab, b0.offset + b0.metaDataLength, b0.offset + b0.metaDataLength + b0.bodyLength);
+    const b2 = blocks[2]!;
+    bytes.fill(0xcd, b2.offset + b2.metaDataLength + bBuf.offset, b2.offset + b2.metaDataLength + bBuf.offset + bBuf.length);
+    writeFileSync(file, bytes);
+    const xdf = new RxXdfData(file);
+    expect((await readAll(xdf, { startRow: 100, numRows: 100 })).cols).toEqual({ a: Array.from({ length: 100 }, (_, i) => i + 100), b: Array.from({ length: 100 }, (_, i) => -(i + 100)) });
+    expect((await readAll(xdf, { startRow: 200, columns: ['a'] })).cols.a).toEqual(Array.from({ length: 100 }, (_, i) => i + 200));
+    expect(Array.from((await xdf.readColumn('a', { startRow: 150, numRows: 100 })).data as Float64Array)).toEqual(Array.from({ length: 100 }, (_, i) => i + 150));
+    // the scribbles are real: reading those bytes gives different values
+    expect((await readAll(xdf, { startRow: 200, columns: ['b'] })).cols.b).not.toEqual(Array.from({ length: 100 }, (_, i) => -(i + 200)));
   });
 
   it('opens in Arrow JS (an independent IPC reader) with dictionaries, nulls and metadata', async () => {
