@@ -213,7 +213,8 @@ export function dtreeToString(m: RxTreeModel): string {
   const fr = dtreeFrame(m);
   const lv = m.levels;
   const nums = padCommon(fr.map((r) => String(r.node)));
-  const devs = padCommon(fr.map((r) => signifStr(r.dev, 4)));
+  const devs = padCommon(formatCommon(fr.map((r) => r.dev), 7, true));
+  const yvals = lv ? [] : padCommon(formatCommon(fr.map((r) => r.yval as number), 7, true));
   const probs = lv ? formatCommon(fr.flatMap((r) => r.yprob!), 7) : [];
   const K = lv?.length ?? 0;
   const lines = [`n= ${ex<number>(m, 'nObs')} `, ''];
@@ -221,7 +222,7 @@ export function dtreeToString(m: RxTreeModel): string {
   fr.forEach((r, i) => {
     const depth = Math.floor(Math.log2(r.node));
     const leaf = r.var === '<leaf>';
-    const yv = lv ? String(r.yval) : signifStr(r.yval as number, 4);
+    const yv = lv ? String(r.yval) : yvals[i]!;
     let s = `${' '.repeat(2 * depth)}${nums[i]}) ${r.split} ${r.n} ${devs[i]} ${yv}`;
     if (lv) s += ` (${probs.slice(i * K, i * K + K).join(' ')})`;
     s += leaf ? ' *' : '  ';

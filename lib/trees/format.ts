@@ -8,8 +8,12 @@ function sigNeeded(x: number, digits: number): number {
   return digits;
 }
 
-/** Like R's format(x, digits = d) on a vector: common number of decimals, fixed notation. */
-export function formatCommon(xs: number[], digits = 7): string[] {
+/**
+ * Like R's format(x, digits = d) on a vector: common number of decimals, fixed notation.
+ * `signifFirst` rounds each value to `digits` significant digits first (format(signif(x, d))).
+ */
+export function formatCommon(xs: number[], digits = 7, signifFirst = false): string[] {
+  if (signifFirst) xs = xs.map((x) => (Number.isFinite(x) ? Number(x.toPrecision(digits)) : x));
   let dec = 0;
   for (const x of xs) {
     if (x === 0 || !Number.isFinite(x)) continue;

@@ -53,6 +53,7 @@ describe('rxDTree vs rpart on kyphosis', () => {
   it('anova: same tree and cp table', async () => {
     const r = ref.anova;
     const m = await rxDTree('Start ~ Age + Number', kyphosis(), { cp: 0, minSplit: 20, minBucket: 7, maxDepth: 30, xVal: ref.xgroups, maxNumBins: 200 });
+    expect(dtreeToString(m)).toBe(r.print);
     const fr = dtreeFrame(m);
     expect(fr.map((x) => x.node)).toEqual(r.node);
     expect(fr.map((x) => x.var)).toEqual(r.var);
