@@ -26,7 +26,8 @@ import { CsvBits, CsvKind, type CsvBlockResult, type CsvNativeError, type CsvNat
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { type ByteReader, openBytes, readFully } from './text-io.js';
-import type { Chunk, ChunkOptions, Column, ColumnInfo, ColumnType, DataSource, Schema } from './types.js';
+import { TextWriter } from './text-writer.js';
+import type { Chunk, ChunkOptions, ChunkWriter, Column, ColumnInfo, ColumnType, DataSink, DataSource, Schema } from './types.js';
 
 /** RevoScaleR colClasses / colInfo type names (plus rxscale's own ColumnType names). */
 export type TextColClass =
@@ -199,7 +200,7 @@ function kindOf(t: ColumnType): number {
   return CsvKind[t === 'bool' ? 'bool' : t];
 }
 
-export class RxTextData implements DataSource {
+export class RxTextData implements DataSource, DataSink {
   readonly kind = 'text';
   readonly file: string;
   readonly options: Readonly<RxTextDataOptions>;
@@ -250,6 +251,33 @@ export class RxTextData implements DataSource {
 
   describe(): string {
     return `text file ${this.file}`;
+  }
+
+  /**
+   * Writes CSV (or TSV for a .tsv name) with this source's delimiter, quoteMark,
+   * missingValueString (the first), decimalPoint and firstRowIsColumnNames (default: a
+   * header). See text-writer.ts for the formats; output appears at close (atomic rename).
+   */
+  async open(schema: Schema, opts: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
+    const o = this.options;
+    const mv = o.missingValueString ?? 'NA';
+    return TextWriter.open(
+      this.file,
+      schema,
+      {
+        delimiter: o.delimiter ?? (/\.tsv(\.gz)?$/i.test(this.file) ? '\t' : ','),
+        quote: o.quoteMark ?? '"',
+        missing: (Array.isArray(mv) ? mv[0] : mv) ?? 'NA',
+        decimal: o.decimalPoint ?? '.',
+        header: o.firstRowIsColumnNames ?? true,
+      },
+      opts,
+      () => {
+        // the file changed: sniff again on the next read
+        this.plan = undefined;
+        this.knownRows = undefined;
+      },
+    );
   }
 
   /** Per-column counts of values that did not fit (last pass over the data). */

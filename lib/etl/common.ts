@@ -40,7 +40,7 @@ export function resolveOutput(outFile: unknown, what = 'outFile'): (DataSink & D
   if (outFile === undefined || outFile === null) return undefined;
   if (typeof outFile === 'string') {
     if (/\.parquet$/i.test(outFile)) return new RxParquetData(outFile);
-    if (TEXT_EXT.test(outFile)) throw new RxError('RX_ARG', `Writing text files is not supported for ${what} ("${outFile}"); write .xdf/.arrow or .parquet`, { file: outFile });
+    if (TEXT_EXT.test(outFile)) return new RxTextData(outFile);
     return new RxXdfData(outFile);
   }
   const o = outFile as Partial<DataSink & DataSource>;
