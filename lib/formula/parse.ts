@@ -40,6 +40,10 @@ export interface Formula {
   offsets: ExprNode[];
   /** Names after `|` (e.g. `~ x | g`); undefined when absent. */
   conditioning?: string[];
+  /** The expressions after `|` (same order as `conditioning`), e.g. the call node of `F(age)`. */
+  conditioningExprs?: ExprNode[];
+  /** Terms keep their order of appearance instead of being sorted by order (R's `keep.order = TRUE`). */
+  keepOrder?: boolean;
   /** True when the right-hand side used `.`; the terms are then resolved by expandDot(). */
   hasDot: boolean;
   /** Right-hand side AST (for `.` resolution). */
@@ -202,19 +206,23 @@ class Expander {
   }
 }
 
-function splitConditioning(rhs: ExprNode): { rhs: ExprNode | null; conditioning?: string[] } {
+function splitConditioning(rhs: ExprNode): { rhs: ExprNode | null; conditioning?: string[]; conditioningExprs?: ExprNode[] } {
   const top = rhs.type === 'paren' ? rhs : rhs;
   if (top.type === 'binary' && top.op === '|') {
     const names: string[] = [];
+    const exprs: ExprNode[] = [];
     const walk = (e: ExprNode): void => {
       if (e.type === 'binary' && (e.op === '+' || e.op === '*' || e.op === ':')) {
         walk(e.left);
         walk(e.right);
       } else if (e.type === 'paren') walk(e.arg);
-      else names.push(e.type === 'name' ? e.name : deparse(e));
+      else {
+        names.push(e.type === 'name' ? e.name : deparse(e));
+        exprs.push(e);
+      }
     };
     walk(top.right);
-    return { rhs: top.left, conditioning: names };
+    return { rhs: top.left, conditioning: names, conditioningExprs: exprs };
   }
   return { rhs };
 }
@@ -254,7 +262,7 @@ function replaceDot(node: ExprNode, cols: string[]): ExprNode {
   }
 }
 
-function expand(text: string, response: ExprNode | null, rhs: ExprNode | null): Pick<Formula, 'variables' | 'terms' | 'intercept' | 'offsets'> {
+function expand(text: string, response: ExprNode | null, rhs: ExprNode | null, keepOrder = false): Pick<Formula, 'variables' | 'terms' | 'intercept' | 'offsets'> {
   const ex = new Expander(text);
   // the response takes variable slot order first (as in R), but is not a term
   let responseIdx = -1;
@@ -263,8 +271,8 @@ function expand(text: string, response: ExprNode | null, rhs: ExprNode | null): 
   const intercept = !(ex.interceptRemoved && !ex.interceptAdded) && (!ex.interceptRemoved || ex.interceptAdded);
   ts = ts.filter((t) => t.length > 0);
   if (responseIdx >= 0) ts = ts.filter((t) => !(t.length === 1 && t[0] === responseIdx));
-  // sort by order, stable
-  const ordered = ts.map((t, i) => ({ t, i })).sort((a, b) => a.t.length - b.t.length || a.i - b.i).map((x) => x.t);
+  // sort by order, stable (unless keep.order)
+  const ordered = keepOrder ? ts : ts.map((t, i) => ({ t, i })).sort((a, b) => a.t.length - b.t.length || a.i - b.i).map((x) => x.t);
   // renumber variables without the response
   const used = ex.variables.map((_, i) => i).filter((i) => i !== responseIdx);
   const remap = new Map(used.map((v, k) => [v, k]));
@@ -292,8 +300,13 @@ function expand(text: string, response: ExprNode | null, rhs: ExprNode | null): 
   return { variables, terms, intercept, offsets: ex.offsets };
 }
 
+export interface ParseFormulaOptions {
+  /** Keep terms in order of appearance (R's `terms(f, keep.order = TRUE)`); default false. */
+  keepOrder?: boolean;
+}
+
 /** Parses an R formula. Terms with `.` are resolved later by expandDot() against a schema. */
-export function parseFormula(text: string): Formula {
+export function parseFormula(text: string, options: ParseFormulaOptions = {}): Formula {
   if (typeof text !== 'string') throw new RxError('RX_ARG', `Expected a formula string but received ${typeof text}`);
   let root: ParsedExpr;
   try {
@@ -312,11 +325,14 @@ export function parseFormula(text: string): Formula {
     rhsRaw = root.arg;
   } else throw formulaError(text, null, 'a formula needs "~" (e.g. "y ~ x1 + x2")');
   if (response && (response.type === 'binary' || response.type === 'unary') && (response as { op: string }).op === '~') throw formulaError(text, response, 'a formula can contain only one "~"');
-  const { rhs, conditioning } = splitConditioning(rhsRaw);
+  const { rhs, conditioning, conditioningExprs } = splitConditioning(rhsRaw);
   const dot = hasDot(rhs);
-  const base = dot ? { variables: [], terms: [], intercept: true, offsets: [] } : expand(text, response, rhs);
+  const keepOrder = options.keepOrder === true;
+  const base = dot ? { variables: [], terms: [], intercept: true, offsets: [] } : expand(text, response, rhs, keepOrder);
   const f: Formula = { text, response, ...base, hasDot: dot, rhs };
   if (conditioning) f.conditioning = conditioning;
+  if (conditioningExprs) f.conditioningExprs = conditioningExprs;
+  if (keepOrder) f.keepOrder = true;
   return f;
 }
 
@@ -324,7 +340,7 @@ export function parseFormula(text: string): Formula {
 export function expandDot(f: Formula, columns: string[]): Formula {
   if (!f.hasDot || !f.rhs) return f;
   const rhs = replaceDot(f.rhs, columns);
-  const out: Formula = { ...f, ...expand(f.text, f.response, rhs), hasDot: false, rhs };
+  const out: Formula = { ...f, ...expand(f.text, f.response, rhs, f.keepOrder === true), hasDot: false, rhs };
   return out;
 }
 

@@ -23,7 +23,7 @@ import {
 } from '../summary/core.js';
 import { formatNumbers } from '../summary/format.js';
 import { type CommonOptions, runAcc, sourceOf } from '../summary/run.js';
-import { type SVar, parseSummaryFormula } from '../summary/sformula.js';
+import { type SVar, parseSummaryFormula } from '../summary/terms.js';
 import { gridLevels } from '../summary/summary.js';
 import { type PlotOutputOptions, type PlotResult, baseSpec, renderVegaLite } from './render.js';
 

@@ -10,7 +10,7 @@ import { RxError } from '../errors.js';
 import { expectNumber, expectOneOf, expectString } from '../validate.js';
 import { type FactorTrack, codesOf, columnInfo, isFactorType, isNumericType, levelMap, newTrack, numericOf } from '../summary/core.js';
 import { type CommonOptions, runAcc, sourceOf } from '../summary/run.js';
-import { type SVar, parseSummaryFormula } from '../summary/sformula.js';
+import { type SVar, parseSummaryFormula } from '../summary/terms.js';
 import { type PlotOutputOptions, type PlotResult, baseSpec, renderVegaLite } from './render.js';
 
 export interface LineSpec {

@@ -13,7 +13,7 @@
  */
 import { RxError } from '../errors.js';
 import type { Chunk, Column, ColumnInfo, Schema } from '../data/types.js';
-import type { SVar } from './sformula.js';
+import type { SVar } from './terms.js';
 
 export const BLOCK = 4096;
 

@@ -17,7 +17,7 @@ import { expectOneOf, expectString } from '../validate.js';
 import { columnInfo, isNumericType, numericOf, weightsOf } from './core.js';
 import { formatNumbers, layoutTable } from './format.js';
 import { type CommonOptions, dataLabel, runAcc, sourceOf } from './run.js';
-import { parseSummaryFormula } from './sformula.js';
+import { functionTermNames, parseSummaryFormula, resolveTerms } from './terms.js';
 
 export interface CovCorSpec {
   vars: string[];
@@ -183,11 +183,9 @@ export async function rxCovCor(formula: string, data: unknown, options: RxCovCor
   const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const vars: string[] = [];
-  for (const t of f.terms) {
-    if (t.dot) {
-      for (const c of schema.columns) if (isNumericType(c.type) && c.name !== (options.fweights ?? options.pweights)) vars.push(c.name);
-      continue;
-    }
+  const skip = functionTermNames(f);
+  const dotCols = schema.columns.filter((c) => isNumericType(c.type) && c.name !== (options.fweights ?? options.pweights) && !skip.has(c.name)).map((c) => c.name);
+  for (const t of resolveTerms(f, dotCols)) {
     if (t.vars.length !== 1 || t.vars[0]!.asFactor) throw new RxError('RX_FORMULA', `rxCovCor takes plain numeric variables; term "${t.label}" is not one`, { text: t.label });
     const v = t.vars[0]!;
     const info = columnInfo(schema, v.name, t.label);

@@ -31,7 +31,7 @@ import {
 import { lchoose, pchisqUpper } from './dist.js';
 import { type Align, formatNumbers, layoutTable } from './format.js';
 import { type CommonOptions, dataLabel, runAcc, sourceOf } from './run.js';
-import { type SVar, parseSummaryFormula } from './sformula.js';
+import { type SVar, parseSummaryFormula } from './terms.js';
 import { gridLevels } from './summary.js';
 
 export interface CubeSpec {
@@ -198,7 +198,7 @@ export interface CubeOptions extends CommonOptions {
 async function runCube(fn: string, formula: string, data: unknown, options: CubeOptions) {
   expectString(formula, 'formula');
   const f = parseSummaryFormula(formula);
-  if (f.terms.length !== 1 || f.terms[0]!.dot) {
+  if (f.hasDot || f.terms.length !== 1) {
     throw new RxError('RX_FORMULA', `${fn} needs one interaction term on the right (e.g. "y ~ A:B"), got "${formula}"`, { text: formula });
   }
   const source = sourceOf(data, options, f);

@@ -13,7 +13,7 @@ import { columnInfo, isNumericType, numericOf } from './core.js';
 import { pnorm } from './dist.js';
 import { formatNumbers, layoutTable } from './format.js';
 import { type CommonOptions, runAcc, sourceOf } from './run.js';
-import { parseSummaryFormula } from './sformula.js';
+import { functionTermNames, parseSummaryFormula, resolveTerms } from './terms.js';
 
 interface KendallSpec {
   vars: string[];
@@ -165,11 +165,9 @@ export async function rxKendallCor(formula: string, data: unknown, options: Comm
   const source = sourceOf(data, options, f);
   const schema = await source.schema();
   const vars: string[] = [];
-  for (const t of f.terms) {
-    if (t.dot) {
-      for (const c of schema.columns) if (isNumericType(c.type)) vars.push(c.name);
-      continue;
-    }
+  const skip = functionTermNames(f);
+  const dotCols = schema.columns.filter((c) => isNumericType(c.type) && !skip.has(c.name)).map((c) => c.name);
+  for (const t of resolveTerms(f, dotCols)) {
     const v = t.vars[0]!;
     if (t.vars.length !== 1 || v.asFactor) throw new RxError('RX_FORMULA', `rxKendallCor takes plain numeric variables; term "${t.label}" is not one`, { text: t.label });
     const info = columnInfo(schema, v.name, t.label);

@@ -11,7 +11,7 @@ import { resolveSource } from '../data/resolve.js';
 import type { DataSource } from '../data/types.js';
 import type { ExprNode } from '../expr/ast.js';
 import { withTransforms } from '../expr/source.js';
-import type { SFormula } from './sformula.js';
+import { type SFormula, formulaTransforms } from './terms.js';
 
 export interface CommonOptions {
   /** Keep only rows where this expression is TRUE, e.g. "age >= 30 & age < 40". */
@@ -25,20 +25,13 @@ export interface CommonOptions {
   signal?: AbortSignal;
 }
 
-/** Transforms for the function terms of a formula (`log(incwage)` -> column "log(incwage)"). */
-export function formulaTransforms(f: SFormula): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of [...f.lhs, ...f.terms.flatMap((t) => t.vars), ...f.cond]) if (v.expr !== undefined) out[v.name] = v.expr;
-  return out;
-}
-
 /**
  * The data source the analysis reads: `data` with the caller's transforms, then the
  * formula's function terms, then rowSelection applied (all through lib/expr).
  */
 export function sourceOf(data: unknown, opts: CommonOptions = {}, f?: SFormula): DataSource {
   const src = resolveSource(data);
-  const extra = f ? formulaTransforms(f) : {};
+  const extra: Record<string, ExprNode> = f ? formulaTransforms(f) : {};
   const hasExtra = Object.keys(extra).length > 0;
   if (opts.rowSelection === undefined && opts.transforms === undefined && !hasExtra) return src;
   const t: Parameters<typeof withTransforms>[1] = {};

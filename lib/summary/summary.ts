@@ -31,7 +31,7 @@ import {
 } from './core.js';
 import { type Align, formatNumbers, layoutTable } from './format.js';
 import { type CommonOptions, dataLabel, runAcc, sourceOf } from './run.js';
-import { type SVar, parseSummaryFormula } from './sformula.js';
+import { type SVar, functionTermNames, parseSummaryFormula, resolveTerms } from './terms.js';
 
 export const SUMMARY_STATS = ['Mean', 'StdDev', 'Min', 'Max', 'ValidObs', 'MissingObs', 'Sum', 'SumOfWeights'] as const;
 export type SummaryStat = (typeof SUMMARY_STATS)[number];
@@ -432,19 +432,14 @@ export function summaryItems(formula: string, schema: Schema, exclude: string[] 
   const f = parseSummaryFormula(formula);
   const items: Item[] = [];
   const rangeVars = new Set<string>();
+  // `.`: every numeric and factor column except weights, response and function-term columns
+  // (with a response, `y ~ .` means y by every factor)
+  const skip = new Set([...exclude, ...f.lhs.map((y) => y.name), ...functionTermNames(f)]);
+  const dotCols = schema.columns.filter((c) => !skip.has(c.name) && (isFactorType(c.type) || (f.lhs.length === 0 && isNumericType(c.type)))).map((c) => c.name);
+  const terms = resolveTerms(f, dotCols);
   // `y ~ A + B` is summarised like `~ y:A + y:B`
-  const allTerms = f.lhs.length
-    ? f.lhs.flatMap((y) => f.terms.map((t) => (t.dot ? t : { vars: [y, ...t.vars], label: [y.label, ...t.vars.map((v) => v.label)].join(':') })))
-    : f.terms;
+  const allTerms = f.lhs.length ? f.lhs.flatMap((y) => terms.map((t) => ({ vars: [y, ...t.vars], label: [y.label, ...t.vars.map((v) => v.label)].join(':') }))) : terms;
   for (const term of allTerms) {
-    if (term.dot) {
-      for (const c of schema.columns) {
-        if (exclude.includes(c.name)) continue;
-        if (isNumericType(c.type)) items.push({ kind: 'num', label: c.name, x: c.name });
-        else if (isFactorType(c.type)) items.push({ kind: 'cat', label: c.name, factors: [{ name: c.name, label: c.name, outName: c.name }] });
-      }
-      continue;
-    }
     const nums: SVar[] = [];
     const facs: SVar[] = [];
     for (const v of term.vars) {
@@ -471,7 +466,8 @@ export function summaryItems(formula: string, schema: Schema, exclude: string[] 
 
 export async function rxSummary(formula: string, data: unknown, options: RxSummaryOptions = {}): Promise<RxSummaryResult> {
   expectString(formula, 'formula');
-  const source = sourceOf(data, options, parseSummaryFormula(formula));
+  const parsed = parseSummaryFormula(formula);
+  const source = sourceOf(data, options, parsed);
   const schema = await source.schema();
   const summaryStats = optional(options.summaryStats, ['Mean', 'StdDev', 'Min', 'Max', 'ValidObs', 'MissingObs'] as SummaryStat[], validateStats);
   if (options.fweights !== undefined && options.pweights !== undefined) throw new RxError('RX_ARG', 'Give fweights or pweights, not both');
@@ -549,7 +545,7 @@ export async function rxSummary(formula: string, data: unknown, options: RxSumma
   let outFile: string | undefined;
   if (options.byGroupOutFile !== undefined && byCategory.length) outFile = await writeByGroup(options.byGroupOutFile, byCategory, summaryStats);
   const init: ConstructorParameters<typeof RxSummaryResult>[0] = {
-    formula: parseSummaryFormula(formula).text,
+    formula: parsed.text,
     sDataFrame,
     categorical,
     byCategory,

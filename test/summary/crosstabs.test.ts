@@ -152,7 +152,7 @@ describe('rxCrossTabs and tests', () => {
     ]);
     expect(c.df).toBe(1);
     expect(m).toBeInstanceOf(RxCrossTabsResult);
-    await expect(rxCrossTabs('y ~ a:y', d)).rejects.toMatchObject({ code: 'RX_FORMULA', column: 'y' });
+    await expect(rxCrossTabs('y ~ a:y', d)).rejects.toMatchObject({ code: 'RX_FORMULA', text: 'y' });
     await expect(rxCrossTabs('a ~ b', d)).rejects.toMatchObject({ code: 'RX_FORMULA', column: 'a' });
     await expect(rxCube('~ a + b', d)).rejects.toMatchObject({ code: 'RX_FORMULA' });
     const empty = await rxCrossTabs('~ a:b', new RxMemoryData({ a: { type: 'factor', data: new Int32Array(0), levels: ['x', 'y'] }, b: { type: 'factor', data: new Int32Array(0), levels: ['u', 'v'] } }));

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { summaryAccumulator, rxSummary } from '../../lib/summary/summary.js';
 import { RxMemoryData } from '../../lib/data/memory.js';
 import { RxError } from '../../lib/errors.js';
+import { parseFormula, termLabels } from '../../lib/formula/index.js';
 import { FIX, csvData } from './helpers.js';
 
 const R = JSON.parse(readFileSync(join(FIX, 'r_reference.json'), 'utf8'));
@@ -95,6 +96,34 @@ describe('rxSummary options', () => {
     const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
     close(r.sDataFrame[0]!.Mean, mean, 1e-13);
     close(r.sDataFrame[1]!.Mean, 10 * R.iris.numeric['Petal.Width'].mean, 1e-13);
+  });
+
+  it('formulas go through the shared R formula engine: a*b, (a+b)^2, - x, cbind, `.`, F(x, low, high)', async () => {
+    // term structure as R's terms(f, keep.order = TRUE)
+    expect(termLabels(parseFormula('~ a:b + c + a', { keepOrder: true }))).toEqual(['a:b', 'c', 'a']);
+    expect(termLabels(parseFormula('~ a:b + c + a'))).toEqual(['c', 'a', 'a:b']);
+    const d = csvData('iris.csv', { rowsPerRead: 40 });
+    const star = await rxSummary('~ Sepal.Length*Species', d);
+    expect(star.sDataFrame.map((r) => r.Name)).toEqual(['Sepal.Length', 'Sepal.Length:Species']);
+    expect(star.categorical.map((c) => c.name)).toEqual(['Species']);
+    const pow = await rxSummary('~ (Sepal.Length + Species + Petal.Width)^2 - Sepal.Length:Petal.Width', d);
+    expect(pow.sDataFrame.map((r) => r.Name)).toEqual(['Sepal.Length', 'Petal.Width', 'Sepal.Length:Species', 'Species:Petal.Width']);
+    const dot = await rxSummary('~ . - Sepal.Width - 1', d);
+    expect(dot.sDataFrame.map((r) => r.Name)).toEqual(['Sepal.Length', 'Petal.Length', 'Petal.Width']);
+    const cb = await rxSummary('cbind(Sepal.Length, Petal.Width) ~ Species', d);
+    expect(cb.byCategory.map((b) => b.name)).toEqual(['Sepal.Length:Species', 'Petal.Width:Species']);
+    close(cb.byCategory[0]!.rows[0]!.Means, R.iris.sepalBySpecies.mean[0]);
+    const byDot = await rxSummary('Sepal.Length ~ .', d);
+    expect(byDot.byCategory.map((b) => b.name)).toEqual(['Sepal.Length:Species']);
+    const k = await rxSummary('~ F(Petal.Length, 1, 3) + F(Petal.Length, low = 2)', d, { summaryStats: ['ValidObs'] });
+    expect(k.categorical.map((c) => [c.name, c.factors[0]])).toEqual([
+      ['F(Petal.Length, low = 1, high = 3)', 'F_Petal.Length_1_3_T'],
+      ['F(Petal.Length, low = 2)', 'F_Petal.Length_2__T'],
+    ]);
+    expect(k.categorical[0]!.levels[0]).toEqual(['1', '2', '3']);
+    await expect(rxSummary('~ F(Petal.Length, low = "a")', d)).rejects.toMatchObject({ code: 'RX_FORMULA', text: 'F(Petal.Length, low = "a")' });
+    await expect(rxSummary('~ Sepal.Length + "x"', d)).rejects.toMatchObject({ code: 'RX_FORMULA' });
+    await expect(rxSummary('~ -1', d)).rejects.toMatchObject({ code: 'RX_FORMULA' });
   });
 
   it('fweights equal repeating rows; pweights give the same point estimates', async () => {
