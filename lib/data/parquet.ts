@@ -180,7 +180,10 @@ export class RxParquetData implements DataSource, DataSink {
         throw this.wrap(e);
       }
       const levelIndex = cols.map((c) => (c.info.type === 'factor' ? new Map((c.info.levels ?? []).map((l, i) => [l, i])) : undefined));
-      let buf = newBuffers(cols, step);
+      // buffers hold at most the rows still to come (a small file does not get rowsPerRead-sized arrays)
+      let remaining = Math.max(0, Math.min(s.numRows - start, opts.numRows ?? Number.POSITIVE_INFINITY));
+      let cap = Math.max(1, Math.min(step, remaining));
+      let buf = newBuffers(cols, cap);
       let filled = 0;
       let row = start;
       const flush = (): Chunk => {
@@ -190,7 +193,9 @@ export class RxParquetData implements DataSource, DataSink {
         });
         const chunk: Chunk = { numRows: filled, startRow: row, names: [...names], columns };
         row += filled;
-        buf = newBuffers(cols, step);
+        remaining -= filled;
+        cap = Math.max(1, Math.min(step, remaining));
+        buf = newBuffers(cols, cap);
         filled = 0;
         return chunk;
       };
@@ -206,7 +211,7 @@ export class RxParquetData implements DataSource, DataSink {
         const n = dc.rowCount;
         let off = 0;
         while (off < n) {
-          const take = Math.min(n - off, step - filled);
+          const take = Math.min(n - off, cap - filled);
           cols.forEach((c, j) => {
             const v = dc!.getColumnVector(j) as unknown as { getItem(i: number): unknown };
             const b = buf[j]!;
@@ -237,7 +242,7 @@ export class RxParquetData implements DataSource, DataSink {
           });
           filled += take;
           off += take;
-          if (filled === step) yield flush();
+          if (filled === cap) yield flush();
         }
       }
       if (filled > 0) yield flush();

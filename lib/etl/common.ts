@@ -120,11 +120,31 @@ export class ChunkBuilder {
     this.reset();
   }
 
+  /** Arrays start small and double up to `capacity` (small outputs stay small). */
+  private size = 0;
+
   private reset(): void {
-    this.data = this.columns.map((c) => arrayFor(c.type, this.capacity));
-    this.valid = this.columns.map(() => new Uint8Array(this.capacity).fill(1));
+    this.size = Math.min(this.capacity, 1024);
+    this.data = this.columns.map((c) => arrayFor(c.type, this.size));
+    this.valid = this.columns.map(() => new Uint8Array(this.size).fill(1));
     this.anyMissing = this.columns.map(() => false);
     this.n = 0;
+  }
+
+  private grow(): void {
+    const size = Math.min(this.capacity, this.size * 2);
+    this.data = this.data.map((d, j) => {
+      const nd = arrayFor(this.columns[j]!.type, size);
+      if (Array.isArray(nd)) for (let i = 0; i < this.n; i++) nd[i] = (d as Array<string | null>)[i]!;
+      else (nd as Float64Array).set(d as Float64Array);
+      return nd;
+    });
+    this.valid = this.valid.map((v) => {
+      const nv = new Uint8Array(size).fill(1);
+      nv.set(v);
+      return nv;
+    });
+    this.size = size;
   }
 
   get full(): boolean {
@@ -133,6 +153,7 @@ export class ChunkBuilder {
 
   /** Copies row i of `src` (a column per output column, undefined -> missing). */
   push(src: Array<Column | undefined>, rows: number | number[]): void {
+    if (this.n >= this.size) this.grow();
     const k = this.n;
     for (let j = 0; j < this.columns.length; j++) {
       const c = src[j];
@@ -175,8 +196,7 @@ export class ChunkBuilder {
         col.levels = this.levelMaps[j]!.levels;
         if (info.ordered !== undefined) col.ordered = info.ordered;
       }
-      if (n < this.capacity) col = sliceColumn(col, 0, n);
-      if (Array.isArray(col.data) && n < this.capacity) col.data = col.data.slice(0, n);
+      if (n < this.size) col = sliceColumn(col, 0, n);
       columns[info.name] = col;
     });
     const chunk: Chunk = { numRows: n, startRow: this.startRow, names: this.columns.map((c) => c.name), columns };
