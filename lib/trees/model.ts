@@ -1,4 +1,5 @@
 /** Tree model objects (plain data, JSON round trip) and prediction. */
+import type { Chunk, Column, DataSink, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { type FlatTreesNative, treeNative } from '../native/tree.js';
 import type { FeatureInfo, ResponseInfo } from './data.js';
@@ -199,6 +200,11 @@ export interface TreePredictOptions {
   computeResiduals?: boolean;
   /** binary classification cutoff on P(second level) (default 0.5) */
   cutoff?: number;
+  /** also write the model's predictor variables */
+  writeModelVars?: boolean;
+  /** write the predictions to this sink as well (returned table is unchanged) */
+  outData?: DataSink;
+  overwrite?: boolean;
 }
 
 export type PredictionTable = Record<string, Float64Array | Array<string | null>>;
@@ -233,7 +239,8 @@ function probsOf(model: RxTreeModel, raw: Float64Array, n: number): { probs: Flo
 /** Predictions of a tree model for `data` as a table of columns. */
 export async function predictTreeModel(model: RxTreeModel, data: unknown, opts: TreePredictOptions = {}): Promise<PredictionTable> {
   if (!(model instanceof RxTreeModel)) throw new RxError('RX_ARG', 'Expected a tree model (rxDTree, rxDForest, rxBTrees, rxFastTrees, rxFastForest) for model');
-  const extras = [...(opts.extraVarsToWrite ?? []), ...(opts.computeResiduals ? [model.response.name] : [])];
+  const writeVars = [...(opts.extraVarsToWrite ?? []), ...(opts.writeModelVars ? model.features.map((f) => f.name) : [])];
+  const extras = [...writeVars, ...(opts.computeResiduals ? [model.response.name] : [])];
   const { x, n, extraCols } = await readPredictors(data, model.features, extras);
   const raw = await rawScores(model, x, n);
   const out: PredictionTable = {};
@@ -295,7 +302,7 @@ export async function predictTreeModel(model: RxTreeModel, data: unknown, opts: 
       out[`${y}_Resid`] = res;
     }
   }
-  for (const e of opts.extraVarsToWrite ?? []) {
+  for (const e of writeVars) {
     const cs = extraCols[e];
     if (!cs) throw new RxError('RX_ARG', `extraVarsToWrite: "${e}" is not in the data`, { column: e });
     const first = cs[0];
@@ -312,5 +319,33 @@ export async function predictTreeModel(model: RxTreeModel, data: unknown, opts: 
       out[e] = v;
     }
   }
+  if (opts.outData) await writeTable(out, n, opts.outData, opts.overwrite ?? true);
   return out;
+}
+
+/** Writes a prediction table to a sink as one chunk (numbers as float64, labels as strings). */
+async function writeTable(t: PredictionTable, n: number, sink: DataSink, overwrite: boolean): Promise<void> {
+  const names = Object.keys(t);
+  const columns: Record<string, Column> = {};
+  const schema: Schema = { columns: [], numRows: n };
+  for (const nm of names) {
+    const v = t[nm]!;
+    if (v instanceof Float64Array) {
+      columns[nm] = { type: 'float64', data: v };
+      schema.columns.push({ name: nm, type: 'float64' });
+    } else {
+      const valid = Uint8Array.from(v, (x) => (x === null ? 0 : 1));
+      columns[nm] = { type: 'string', data: v, valid };
+      schema.columns.push({ name: nm, type: 'string' });
+    }
+  }
+  const w = await sink.open(schema, { overwrite, append: 'none' });
+  try {
+    const chunk: Chunk = { numRows: n, startRow: 0, names, columns };
+    await w.write(chunk);
+    await w.close();
+  } catch (e) {
+    await w.abort(e);
+    throw e;
+  }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RxMemoryData } from '../../lib/data/memory.js';
+import type { Chunk, DataSink } from '../../lib/data/types.js';
 import { RxError } from '../../lib/errors.js';
 import { RxTreeModel, rxBTrees, rxDForest, rxDTree, rxFastForest, rxFastTrees, rxPredictTrees, rxVarImpPlot } from '../../lib/trees/index.js';
 import { auc } from './helpers.js';
@@ -85,6 +86,30 @@ describe('tree ensembles', () => {
     const mean = test.yr.reduce((a, b) => a + b, 0) / test.yr.length;
     const v0 = test.yr.reduce((a, b) => a + (b - mean) ** 2, 0) / test.yr.length;
     expect(mse).toBeLessThan(0.3 * v0);
+  });
+
+  it('rxPredictTrees writes model variables and to a sink', async () => {
+    const m = await rxBTrees('yr ~ x1 + g', train, { nTree: 3, maxDepth: 2 });
+    const got: Chunk[] = [];
+    let closed = false;
+    const sink: DataSink = {
+      kind: 'test',
+      open: async () => ({
+        write: async (c: Chunk) => {
+          got.push(c);
+        },
+        close: async () => {
+          closed = true;
+        },
+        abort: async () => {},
+      }),
+    };
+    const p = await rxPredictTrees(m, test, { writeModelVars: true, outData: sink });
+    expect(Object.keys(p)).toEqual(['yr_Pred', 'x1', 'g']);
+    expect((p.g as string[])[0]).toBe(test.g[0]);
+    expect(closed).toBe(true);
+    expect(got[0]!.numRows).toBe(2000);
+    expect(got[0]!.columns.yr_Pred!.data).toEqual(p.yr_Pred);
   });
 
   it('rxBTrees: initPred sets the starting score', async () => {
