@@ -28,7 +28,7 @@ beforeAll(() => {
     spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore' });
   }
   if (!existsSync(built)) throw new Error('dist/lib/etl/import.js could not be built');
-});
+}, 300_000); // a full tsc build on a busy 2-core machine can exceed the default hook timeout
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function runUntilKilled(out: string, overwrite: boolean): Promise<{ sawTemp: boolean; stdout: string }> {
