@@ -1,10 +1,11 @@
-// CSV import throughput: RxTextData reading every chunk of a ~1 GB mixed-type CSV (and
-// CSV -> xdf through rxImport when the package has it), side by side with DuckDB's
-// read_csv into a table, on the same file in the same run. Medians of 3 runs; peak RSS
-// sampled during each reader's runs. The file is generated (seeded) in os.tmpdir() and
+// CSV import throughput: RxTextData reading every chunk of a ~1 GB mixed-type CSV and
+// rxImport({ inData: 'x.csv', outFile: 'x.xdf' }), side by side with DuckDB's read_csv into
+// a table, on the same file in the same run. Medians of 3 runs of wall time and of this
+// process's CPU seconds (load-insensitive on a shared machine); the 1-minute load average
+// before each run; peak RSS sampled during each reader's runs. The file is generated (seeded) in os.tmpdir() and
 // deleted afterwards. RXSCALE_BENCH_CSV_ROWS overrides the row count (default 12M).
 import { rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateCsv } from './gen-csv.mjs';
@@ -23,17 +24,37 @@ function rssSampler() {
   };
 }
 
+// Wall time, and CPU seconds of this process (all its threads: our parser pool and
+// DuckDB's run in-process), which is far less sensitive to other load on a shared machine.
 async function timed(fn) {
   const times = [];
+  const cpu = [];
+  const loads = [];
   const stop = rssSampler();
   let last;
   for (let i = 0; i < RUNS; i++) {
+    loads.push(+loadavg()[0].toFixed(1));
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     last = await fn();
     times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e6);
     if (global.gc) global.gc();
   }
-  return { median: median(times), times, last, peakRssMiB: stop() };
+  return { median: median(times), times, cpuMedian: median(cpu), last, peakRssMiB: stop(), loadAvg1: loads };
+}
+
+function metrics(r, mb) {
+  return {
+    mb,
+    mbPerSec: +(mb / r.median).toFixed(1),
+    times: r.times.map((t) => +t.toFixed(2)),
+    cpuSeconds: +r.cpuMedian.toFixed(2),
+    mbPerCpuSec: +(mb / r.cpuMedian).toFixed(1),
+    peakRssMiB: r.peakRssMiB,
+    loadAvg1: r.loadAvg1,
+  };
 }
 
 export default async function (ctx) {
@@ -55,17 +76,19 @@ export default async function (ctx) {
       return n;
     });
     if (rx.last !== rows) throw new Error(`RxTextData read ${rx.last} rows, expected ${rows}`);
-    out.push(row('RxTextData read all chunks', rows, rx.median, { mb, mbPerSec: +(mb / rx.median).toFixed(1), times: rx.times, peakRssMiB: rx.peakRssMiB, threads: pkg.rxOptions().numThreads }));
+    out.push(row('RxTextData read all chunks', rows, rx.median, { ...metrics(rx, mb), threads: pkg.rxOptions().numThreads }));
     ctx.log(JSON.stringify(out.at(-1)));
 
     if (typeof pkg.rxImport === 'function' && typeof pkg.RxXdfData === 'function') {
       const xdf = join(tmpdir(), `rxscale-bench-${process.pid}.xdf`);
       try {
         const imp = await timed(async () => {
-          await pkg.rxImport({ inData: new pkg.RxTextData(file, { colClasses }), outFile: new pkg.RxXdfData(xdf), overwrite: true, rowsPerRead: 500_000, reportProgress: 0 });
+          await pkg.rxImport({ inData: file, outFile: xdf, colClasses, overwrite: true, rowsPerRead: 500_000, reportProgress: 0 });
           return rows;
         });
-        out.push(row('rxImport CSV -> xdf', rows, imp.median, { mb, mbPerSec: +(mb / imp.median).toFixed(1), times: imp.times, peakRssMiB: imp.peakRssMiB }));
+        const got = await new pkg.RxXdfData(xdf).numRows();
+        if (got !== rows) throw new Error(`the xdf holds ${got} rows, expected ${rows}`);
+        out.push(row('rxImport CSV -> xdf', rows, imp.median, metrics(imp, mb)));
       } catch (e) {
         out.push({ name: 'rxImport CSV -> xdf', skipped: `rxImport failed: ${String(e?.message ?? e).split('\n')[0]}` });
       } finally {
@@ -93,10 +116,16 @@ export default async function (ctx) {
         return Number((await r.getRows())[0][0]);
       });
       await con.run('DROP TABLE IF EXISTS t');
-      out.push(row('DuckDB read_csv -> table', rows, d.median, { mb, mbPerSec: +(mb / d.median).toFixed(1), times: d.times, peakRssMiB: d.peakRssMiB, threads: Number(threads) }));
+      out.push(row('DuckDB read_csv -> table', rows, d.median, { ...metrics(d, mb), threads: Number(threads) }));
       ctx.log(JSON.stringify(out.at(-1)));
-      const rxRow = out[0];
-      out.push({ name: 'ratio RxTextData / DuckDB (throughput)', ratio: +(rxRow.mbPerSec / (mb / d.median)).toFixed(2) });
+      const duckRow = out.at(-1);
+      for (const r of out.filter((x) => x.mbPerSec && x !== duckRow)) {
+        out.push({
+          name: `ratio ${r.name} / DuckDB`,
+          wallRatio: +(r.mbPerSec / duckRow.mbPerSec).toFixed(2),
+          cpuRatio: +(r.mbPerCpuSec / duckRow.mbPerCpuSec).toFixed(2),
+        });
+      }
     }
   } finally {
     rmSync(file, { force: true });

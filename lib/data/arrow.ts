@@ -124,22 +124,21 @@ export function arrowFieldFor(info: ColumnInfo, dictId = 0): Field {
 export function utf8Data(values: ArrayLike<string | null>, valid?: Uint8Array): Data<Utf8> {
   const n = values.length;
   const offsets = new Int32Array(n + 1);
-  const parts: Uint8Array[] = [];
+  // one UTF-8 encode of all present values joined (not one Uint8Array per value); when the
+  // byte count equals the UTF-16 length everything is ASCII and offsets follow the lengths
+  const present: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = values[i];
+    if (s !== null && s !== undefined && valid?.[i] !== 0) present.push(s);
+  }
+  const joined = present.join('');
+  const bytes: Uint8Array = TEXT_ENCODER.encode(joined);
+  const ascii = bytes.length === joined.length;
   let total = 0;
   for (let i = 0; i < n; i++) {
     const s = values[i];
-    if (s !== null && s !== undefined && valid?.[i] !== 0) {
-      const b = TEXT_ENCODER.encode(s);
-      parts.push(b);
-      total += b.length;
-    }
+    if (s !== null && s !== undefined && valid?.[i] !== 0) total += ascii ? s.length : Buffer.byteLength(s, 'utf8');
     offsets[i + 1] = total;
-  }
-  const bytes = new Uint8Array(total);
-  let p = 0;
-  for (const b of parts) {
-    bytes.set(b, p);
-    p += b.length;
   }
   const v = packValidity(valid, n, valid ? undefined : (i) => values[i] === null || values[i] === undefined);
   return makeData({ type: new Utf8(), length: n, nullCount: v?.nullCount ?? 0, nullBitmap: v?.bitmap, valueOffsets: offsets, data: bytes });
