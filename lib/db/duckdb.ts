@@ -146,6 +146,15 @@ export class RxDuckDbData implements DataSource, DataSink {
     return this.opts.schemaName ? `${duckQuoteIdent(this.opts.schemaName)}.${duckQuoteIdent(this.opts.table)}` : duckQuoteIdent(this.opts.table);
   }
 
+  /**
+   * Object store in this database for rxWriteObject / rxReadObject / rxListKeys /
+   * rxDeleteObject (`dest` may be this source): key/value rows in table `rx_objects`.
+   */
+  async objectStore(table = 'rx_objects'): Promise<import('../scoring/store.js').ObjectStoreBackend> {
+    const { duckdbBackend } = await import('../scoring/store.js');
+    return duckdbBackend(this.opts.path, table);
+  }
+
   fromClause(): string {
     return this.opts.table !== undefined ? this.qualifiedTable() : `(${this.opts.sqlQuery}) AS rx_q`;
   }

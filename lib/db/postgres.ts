@@ -73,6 +73,15 @@ export class RxPostgresData implements DataSource, DataSink {
   }
 
   /** FROM clause target: the quoted table or the query as a subquery. */
+  /**
+   * Object store in this database for rxWriteObject / rxReadObject / rxListKeys /
+   * rxDeleteObject (`dest` may be this source): key/value rows in table `rx_objects`.
+   */
+  async objectStore(table = 'rx_objects'): Promise<import('../scoring/store.js').ObjectStoreBackend> {
+    const { postgresBackend } = await import('../scoring/store.js');
+    return postgresBackend(this.opts.connectionString, table);
+  }
+
   fromClause(): string {
     return this.opts.table !== undefined ? this.qualifiedTable() : `(${this.opts.sqlQuery}) AS rx_q`;
   }

@@ -98,3 +98,13 @@ export function num(v: unknown, fallback = 0): number {
   return Number(v);
 }
 
+
+/**
+ * Optimisation fence for a subquery: PostgreSQL inlines subqueries and would re-evaluate
+ * each projected expression at every use (no common-subexpression elimination), which
+ * blows up nested IRLS expressions; `OFFSET 0` keeps the subquery's projection computed
+ * once per row. DuckDB eliminates common subexpressions itself.
+ */
+export function fence(ctx: SqlPassContext): string {
+  return ctx.dialect === 'postgres' ? ' OFFSET 0' : '';
+}

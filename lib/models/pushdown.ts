@@ -21,7 +21,7 @@
  */
 import type { SqlPass, SqlPassContext } from '../compute/pema.js';
 import type { Schema } from '../data/types.js';
-import { finite, noSql, num, numCol, orNull, textCol } from '../db/pushsql.js';
+import { fence, finite, noSql, num, numCol, orNull, textCol } from '../db/pushsql.js';
 import { RxError } from '../errors.js';
 import type { CallNode, ExprNode } from '../expr/ast.js';
 import type { DesignSpec } from './design.js';
@@ -41,6 +41,11 @@ interface SqlDesign {
   p: number;
   weighted: boolean;
   offset: boolean;
+}
+
+/** A number bound as a parameter of the double type (PostgreSQL infers untyped parameters from their first use, e.g. `$1 > 0` -> integer). */
+function dparam(ctx: SqlPassContext, v: number): string {
+  return `CAST(${ctx.param(v)} AS ${ctx.double})`;
 }
 
 function isName(e: ExprNode, schema: Schema): e is ExprNode & { type: 'name'; name: string } {
@@ -64,7 +69,7 @@ function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext)
       if (!arg) noSql(`${vs.label} has no argument`);
       const x = numericExpr(ctx, schema, arg.value);
       const fl = `FLOOR(${x})`;
-      const inRange = `${fl} >= ${ctx.param(vs.fRange.low)} AND ${fl} <= ${ctx.param(vs.fRange.high)}`;
+      const inRange = `${fl} >= ${dparam(ctx, vs.fRange.low)} AND ${fl} <= ${dparam(ctx, vs.fRange.high)}`;
       valid.push(`${finite(ctx, x)} AND ${inRange}`);
       bad.push(`(${finite(ctx, x)} AND NOT (${inRange}))`);
       return { kind: 'factor' as const, key: fl, levels: vs.levels!.map((_, i) => vs.fRange!.low + i) as Array<string | number> };
@@ -129,7 +134,8 @@ function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext)
       const conds = facs.map((f) => {
         const code = r0 % f.levels.length;
         r0 = Math.floor(r0 / f.levels.length);
-        return `${f.key} = ${ctx.param(f.levels[code]!)}`;
+        const lv = f.levels[code]!;
+        return `${f.key} = ${typeof lv === 'number' ? dparam(ctx, lv) : ctx.param(lv)}`;
       });
       cols.push(`CASE WHEN ${conds.join(' AND ')} THEN ${prod ?? `CAST(1 AS ${ctx.double})`} ELSE CAST(0 AS ${ctx.double}) END`);
     }
@@ -141,7 +147,7 @@ function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext)
   if (w) sel.push(`CASE WHEN ${ok} THEN ${w} END AS rx_w`);
   if (off) sel.push(`CASE WHEN ${ok} THEN ${off} END AS rx_o`);
   sel.push(`CASE WHEN ${bad.length ? bad.join(' OR ') : 'FALSE'} THEN 1 ELSE 0 END AS rx_bad`);
-  return { from: `(SELECT ${sel.join(', ')} FROM ${ctx.from}) AS rx_d`, p: cols.length, weighted: !!w, offset: !!off };
+  return { from: `(SELECT ${sel.join(', ')} FROM ${ctx.from}${fence(ctx)}) AS rx_d`, p: cols.length, weighted: !!w, offset: !!off };
 }
 
 function unknownLevels(design: DesignSpec, r: Row): void {
@@ -236,18 +242,21 @@ interface LinkSql {
 }
 
 function linkSql(ctx: SqlPassContext, link: string): LinkSql {
-  const eps = ctx.param(DBL_EPS);
+  // parameters are bound only when the SQL uses them (DuckDB rejects unused ones)
+  let epsP: string | undefined;
+  const eps = () => (epsP ??= dparam(ctx, DBL_EPS));
   switch (link) {
     case 'identity':
       return { inv: (e) => e, muEta: () => `CAST(1 AS ${ctx.double})`, fun: (m) => m };
     case 'log':
-      return { inv: (e) => `GREATEST(EXP(${e}), ${eps})`, muEta: (e) => `GREATEST(EXP(${e}), ${eps})`, fun: (m) => `LN(${m})` };
+      return { inv: (e) => `GREATEST(EXP(${e}), ${eps()})`, muEta: (e) => `GREATEST(EXP(${e}), ${eps()})`, fun: (m) => `LN(${m})` };
     case 'logit': {
-      const inveps = ctx.param(1 / DBL_EPS);
-      const t = (e: string) => `(CASE WHEN ${e} < -30 THEN ${eps} WHEN ${e} > 30 THEN ${inveps} ELSE EXP(${e}) END)`;
+      let invP: string | undefined;
+      const inveps = () => (invP ??= dparam(ctx, 1 / DBL_EPS));
+      const t = (e: string) => `(CASE WHEN ${e} < -30 THEN ${eps()} WHEN ${e} > 30 THEN ${inveps()} ELSE EXP(${e}) END)`;
       return {
         inv: (e) => `(${t(e)} / (1 + ${t(e)}))`,
-        muEta: (e) => `GREATEST(EXP(-ABS(${e})) / ((1 + EXP(-ABS(${e}))) * (1 + EXP(-ABS(${e})))), ${eps})`,
+        muEta: (e) => `GREATEST(EXP(-ABS(${e})) / ((1 + EXP(-ABS(${e}))) * (1 + EXP(-ABS(${e})))), ${eps()})`,
         fun: (m) => `LN(${m} / (1 - ${m}))`,
       };
     }
@@ -281,7 +290,7 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   const pw = d.weighted ? 'rx_w' : `CAST(1 AS ${D})`;
   const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
   const etaOf = (beta: number[]) => {
-    const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${ctx.param(b)} * rx_c${j}`)).filter((t) => t !== null);
+    const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
     return terms.length ? `${off} + ${terms.join(' + ')}` : off;
   };
   const variance = (mu: string) => (family === 'binomial' ? `(${mu} * (1 - ${mu}))` : family === 'poisson' ? mu : `CAST(1 AS ${D})`);
@@ -303,16 +312,16 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   }
   const l1 = [`rx_d.*`, `${eta} AS rx_eta`, `${pw} AS rx_pw`];
   if (spec.prevBeta) l1.push(`${etaOf(spec.prevBeta)} AS rx_etap`);
-  const from1 = `(SELECT ${l1.join(', ')} FROM ${d.from} WHERE rx_d.rx_y IS NOT NULL) AS rx_e`;
+  const from1 = `(SELECT ${l1.join(', ')} FROM ${d.from} WHERE rx_d.rx_y IS NOT NULL${fence(ctx)}) AS rx_e`;
   const l2 = ['rx_e.*', `${mu} AS rx_mu`, `${link.muEta('rx_eta')} AS rx_me`];
   if (spec.prevBeta) l2.push(`${link.inv('rx_etap')} AS rx_mup`, `${link.muEta('rx_etap')} AS rx_mep`);
-  const from2 = `(SELECT ${l2.join(', ')} FROM ${from1}) AS rx_m`;
+  const from2 = `(SELECT ${l2.join(', ')} FROM ${from1}${fence(ctx)}) AS rx_m`;
   const l3 = ['rx_m.*', `rx_eta - ${d.offset ? 'rx_o' : '0'} + (rx_y - rx_mu) / rx_me AS rx_z`, `CASE WHEN rx_pw > 0 THEN rx_pw * rx_me * rx_me / ${variance('rx_mu')} ELSE 0 END AS rx_ww`];
-  const from3 = `(SELECT ${l3.join(', ')} FROM ${from2}) AS rx_z3`;
+  const from3 = `(SELECT ${l3.join(', ')} FROM ${from2}${fence(ctx)}) AS rx_z3`;
   const pos = (e: string) => `CASE WHEN rx_pw > 0 THEN ${e} END`;
   const aggs = ['COUNT(*) AS rx_n', ...crossAggs(p, 'rx_ww', 'rx_z')];
   aggs.push(`SUM(${pos(devResid('rx_y', 'rx_mu', 'rx_pw'))}) AS rx_s0`);
-  if (!Number.isNaN(spec.wtdmu)) aggs.push(`SUM(${pos(devResid('rx_y', ctx.param(spec.wtdmu), 'rx_pw'))}) AS rx_s1`);
+  if (!Number.isNaN(spec.wtdmu)) aggs.push(`SUM(${pos(devResid('rx_y', dparam(ctx, spec.wtdmu), 'rx_pw'))}) AS rx_s1`);
   aggs.push(`SUM(${pos('rx_pw * rx_y')}) AS rx_s2`, `SUM(${pos('rx_pw')}) AS rx_s3`, `COUNT(${pos('1')}) AS rx_s8`, 'MIN(rx_y) AS rx_s9', 'MAX(rx_y) AS rx_s10');
   if (spec.prevBeta) aggs.push(`SUM(${pos(`rx_pw * rx_mep * rx_mep / ${variance('rx_mup')} * ((rx_y - rx_mu) / rx_me) * ((rx_y - rx_mu) / rx_me)`)}) AS rx_s4`);
   if (fam === 'binomial') aggs.push(`SUM(${pos('CASE WHEN rx_y = 1 THEN LN(rx_mu) ELSE LN(1 - rx_mu) END')}) AS rx_s5`);

@@ -36,7 +36,7 @@ export type ObjectStoreTarget =
 const DEFAULT_TABLE = 'rx_objects';
 
 
-async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBackend> {
+export async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBackend> {
   const duck = await import('@duckdb/node-api');
   // shared per path with RxDuckDbData / RxInDuckDb (one DuckDB instance per file per process)
   const conn = await (await duckInstance(path)).connect();
@@ -70,7 +70,7 @@ async function duckdbBackend(path: string, table: string): Promise<ObjectStoreBa
   };
 }
 
-async function postgresBackend(connectionString: string, table: string): Promise<ObjectStoreBackend> {
+export async function postgresBackend(connectionString: string, table: string): Promise<ObjectStoreBackend> {
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString });
   try {

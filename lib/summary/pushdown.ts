@@ -16,7 +16,7 @@
  */
 import type { SqlPass, SqlPassContext } from '../compute/pema.js';
 import type { Schema } from '../data/types.js';
-import { noSql, nullDouble, num, numCol, orNull, textCol, textType, truncSql, varPop } from '../db/pushsql.js';
+import { fence, noSql, nullDouble, num, numCol, orNull, textCol, textType, truncSql, varPop } from '../db/pushsql.js';
 import { type FactorTrack, type Moments, gridSize, newMoments } from './core.js';
 import { covCorAccumulator } from './covcor.js';
 import { type CubeSpec, cubeAccumulator } from './crosstabs.js';
@@ -189,7 +189,7 @@ function summaryPass(spec: SummarySpec, schema: Schema, ctx: SqlPassContext): Sq
   }
   const keep = keepParts.length ? keepParts.join(' AND ') : 'TRUE';
   const wok = w ? weightOk(ctx, w) : 'TRUE';
-  const innerSql = `(SELECT ${inner.length ? inner.join(', ') : '1 AS rx_one'} FROM ${ctx.from})`;
+  const innerSql = `(SELECT ${inner.length ? inner.join(', ') : '1 AS rx_one'} FROM ${ctx.from}${fence(ctx)})`;
   const numVars = [...xAlias.values()];
   const shiftJoin = w && numVars.length ? ` CROSS JOIN ${shiftSubquery(ctx, innerSql, numVars, w)}` : '';
   const shiftOf = (x: string) => `rx_sh.rx_s${numVars.indexOf(x)}`;
@@ -326,7 +326,7 @@ function cubePass(spec: CubeSpec, schema: Schema, ctx: SqlPassContext): SqlPass<
   const okParts = [...keys.map((k) => `${k} IS NOT NULL`), ...xs.map((x) => ctx.valid(x))];
   if (w) okParts.push(weightOk(ctx, w));
   const ok = okParts.length ? okParts.join(' AND ') : 'TRUE';
-  const innerSql = `(SELECT ${inner.length ? inner.join(', ') : '1 AS rx_one'} FROM ${ctx.from})`;
+  const innerSql = `(SELECT ${inner.length ? inner.join(', ') : '1 AS rx_one'} FROM ${ctx.from}${fence(ctx)})`;
   const vals = ['COUNT(*) AS rx_rows', `COUNT(CASE WHEN ${ok} THEN 1 END) AS rx_ok`];
   if (w) vals.push(`SUM(CASE WHEN ${ok} THEN ${w} END) AS rx_cw`);
   for (const [j, x] of xs.entries()) vals.push(...momentAggs(ctx, `CASE WHEN ${ok} THEN ${x} END`, w ? `CASE WHEN ${ok} THEN ${w} END` : null, w ? `rx_sh.rx_s${j}` : null, `rx_d${j}_`));
@@ -370,7 +370,7 @@ function covCorPass(spec: { vars: string[]; weights?: string }, schema: Schema, 
   const okParts = spec.vars.map((_, j) => ctx.valid(`rx_x${j}`));
   if (w) okParts.push(weightOk(ctx, w));
   const ok = okParts.join(' AND ');
-  const innerSql = `(SELECT ${inner.join(', ')} FROM ${ctx.from})`;
+  const innerSql = `(SELECT ${inner.join(', ')} FROM ${ctx.from}${fence(ctx)})`;
   const wt = w ?? '1';
   // shifts: (weighted) means over the complete rows
   const shifts = spec.vars.map((_, j) => `COALESCE(SUM(CASE WHEN ${ok} THEN ${wt} * rx_x${j} END) / NULLIF(SUM(CASE WHEN ${ok} THEN ${wt} END), 0), 0) AS rx_s${j}`);
