@@ -14,8 +14,9 @@
  * Decimal data: a number read from decimal text with at most 15 significant digits is the
  * nearest double to exactly one such decimal (IEEE 754's DBL_DIG = 15 round-trip guarantee),
  * so that decimal can be recovered from the double as a scaled integer q / 10^s. For an
- * unweighted block whose values (and the cell's shift) are all such decimals with s >= 1
- * decimals and small scaled deviations, the block's mean and M2 are computed from the exact
+ * unweighted block whose magnitude is large against its spread (max |x| > 16 sd, where the
+ * reading error could show) and whose values (and the cell's shift) are all such decimals with
+ * s >= 1 decimals and small scaled deviations, the block's mean and M2 are computed from the exact
  * integers (decimalBlock) instead of from the doubles, and shifts are subtracted as decimals
  * when partial results are combined (shiftDelta). The statistics then describe the decimal
  * values the text held, as the NIST certificates assume (NumAcc4: values 10000000.x, whose
@@ -507,11 +508,6 @@ function accumulateSimple(m: Moments, x: Float64Array, missing: Float64Array | n
     }
     miss += b1 - b0 - cnt;
     if (cnt === 0) continue;
-    const dec = decimalBlock(x, b0, b1, sh, cnt, mn, mx);
-    if (dec) {
-      combineCell(m, 0, cnt, cnt, sh, dec.mean, dec.m2, mn, mx);
-      continue;
-    }
     const mean = s / cnt;
     let ss = 0;
     let sc = 0;
@@ -523,7 +519,18 @@ function accumulateSimple(m: Moments, x: Float64Array, missing: Float64Array | n
       sc += d;
     }
     const corr = sc / cnt;
-    combineCell(m, 0, cnt, cnt, sh, mean + corr, Math.max(0, ss - corr * sc), mn, mx);
+    const m2 = Math.max(0, ss - corr * sc);
+    // Reading decimals into doubles moves each value by <= 2^-53 |x|, which moves the sd by
+    // at most as much: below 2^-49 of the block's sd when max |x| <= 16 sd, and then the
+    // doubles are as good as the decimals. Otherwise use the decimals themselves when they are.
+    if (Math.max(-mn, mx) > 16 * Math.sqrt(m2 / cnt)) {
+      const dec = decimalBlock(x, b0, b1, sh, cnt, mn, mx);
+      if (dec) {
+        combineCell(m, 0, cnt, cnt, sh, dec.mean, dec.m2, mn, mx);
+        continue;
+      }
+    }
+    combineCell(m, 0, cnt, cnt, sh, mean + corr, m2, mn, mx);
   }
   if (missing) missing[0] = missing[0]! + miss;
 }

@@ -314,8 +314,20 @@ export interface ChiSquaredResult {
   df: number;
   pValue: number;
   cramersV: number;
-  /** Expected counts under independence (rows/cols with zero margins removed). */
+  /** Expected counts under independence (without the zero-margin rows/cols when dropZeroMargins). */
   expected: number[][];
+}
+
+export interface ChiSquaredOptions {
+  /** Yates' continuity correction for 2x2 tables (as R's chisq.test(correct = TRUE)); default false. */
+  correct?: boolean;
+  /**
+   * false (default, as R's chisq.test): a row or column whose total is zero gives expected
+   * counts of 0 and a NaN statistic and p-value (df from the full table). true: such rows and
+   * columns carry no information and are left out first (what rxCrossTabs' own test does, so
+   * empty levels of F(x) ranges do not void it).
+   */
+  dropZeroMargins?: boolean;
 }
 
 function asMatrix(table: unknown, what: string): number[][] {
@@ -326,16 +338,18 @@ function asMatrix(table: unknown, what: string): number[][] {
 }
 
 /**
- * Pearson's chi-square test of independence for an r x c table of counts. Rows and
- * columns whose total is zero carry no information and are dropped (R's chisq.test would
- * return NaN). `correct` applies Yates' continuity correction to 2x2 tables, as R does.
+ * Pearson's chi-square test of independence for an r x c table of counts, as R's chisq.test
+ * (zero margins: see ChiSquaredOptions.dropZeroMargins). `correct` applies Yates' continuity
+ * correction to 2x2 tables, as R does.
  */
-export function chiSquaredTest(table: number[][], opts: { correct?: boolean } = {}): ChiSquaredResult {
+export function chiSquaredTest(table: number[][], opts: ChiSquaredOptions = {}): ChiSquaredResult {
   let t = asMatrix(table, 'table');
-  const rs = t.map((r) => r.reduce((s, x) => s + x, 0));
-  t = t.filter((_, i) => rs[i]! > 0);
-  const cs0 = t[0] ? t[0].map((_, j) => t.reduce((s, r) => s + r[j]!, 0)) : [];
-  t = t.map((r) => r.filter((_, j) => cs0[j]! > 0));
+  if (opts.dropZeroMargins) {
+    const rs = t.map((r) => r.reduce((s, x) => s + x, 0));
+    t = t.filter((_, i) => rs[i]! > 0);
+    const cs0 = t[0] ? t[0].map((_, j) => t.reduce((s, r) => s + r[j]!, 0)) : [];
+    t = t.map((r) => r.filter((_, j) => cs0[j]! > 0));
+  }
   const R = t.length;
   const C = R ? t[0]!.length : 0;
   if (R < 2 || C < 2) return { statistic: Number.NaN, df: Math.max(0, (R - 1) * (C - 1)), pValue: Number.NaN, cramersV: Number.NaN, expected: [] };
@@ -354,7 +368,7 @@ export function chiSquaredTest(table: number[][], opts: { correct?: boolean } = 
     }),
   );
   const df = (R - 1) * (C - 1);
-  return { statistic: stat, df, pValue: pchisqUpper(stat, df), cramersV: Math.sqrt(stat / (N * (Math.min(R, C) - 1))), expected };
+  return { statistic: stat, df, pValue: Number.isNaN(stat) ? Number.NaN : pchisqUpper(stat, df), cramersV: Math.sqrt(stat / (N * (Math.min(R, C) - 1))), expected };
 }
 
 export interface FisherResult {
@@ -582,22 +596,30 @@ export async function rxCrossTabs(formula: string, data: unknown, options: RxCro
         t.colTotals = t.colLevels.map((_, b) => values.reduce((x, row) => x + row[b]!, 0));
         t.grandTotal = t.rowTotals.reduce((x, y) => x + y, 0);
       }
-      if (statistic !== 'means' && D1 > 1 && (options.chisqTest ?? true)) t.chiSquare = chiSquaredTest(values);
+      if (statistic !== 'means' && D1 > 1 && (options.chisqTest ?? true)) t.chiSquare = chiSquaredTest(values, { dropZeroMargins: true });
       tables.push(t);
     }
   }
   return new RxCrossTabsResult({ tables, formula: f.text, dependents: f.lhs.map((y) => y.name), validObs: st.rows - st.missing, missingObs: st.missing, dataName, statistic });
 }
 
-/** Chi-square test of independence per table of an rxCrossTabs / rxCube(2 factors) result, or for a plain matrix. */
-export function rxChiSquaredTest(x: RxCrossTabsResult | number[][], opts: { correct?: boolean } = {}): ChiSquaredResult[] {
+/**
+ * Chi-square test of independence per table of an rxCrossTabs / rxCube(2 factors) result, or for
+ * a plain matrix, as R's chisq.test: a zero row or column total gives NaN (unless
+ * dropZeroMargins), and a table without any positive count is an error.
+ */
+export function rxChiSquaredTest(x: RxCrossTabsResult | number[][], opts: ChiSquaredOptions = {}): ChiSquaredResult[] {
+  const test = (t: number[][]) => {
+    if (!t.some((r) => r.some((v) => v > 0))) throw new RxError('RX_ARG', 'rxChiSquaredTest: at least one count of the table must be positive');
+    return chiSquaredTest(t, opts);
+  };
   if (x instanceof RxCrossTabsResult) {
     return x.tables.map((t) => {
       if (t.statistic === 'means') throw new RxError('RX_ARG', 'rxChiSquaredTest needs tables of counts or sums, not means');
-      return chiSquaredTest(t.values, opts);
+      return test(t.values);
     });
   }
-  return [chiSquaredTest(asMatrix(x, 'rxChiSquaredTest table'), opts)];
+  return [test(asMatrix(x, 'rxChiSquaredTest table'))];
 }
 
 /** Fisher's exact test per 2x2 table of an rxCrossTabs result, or for a plain 2x2 matrix. */

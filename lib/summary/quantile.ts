@@ -16,12 +16,20 @@
  * every returned quantile is within (max - min) / bins of the exact type-7 value
  * (the order statistics both lie in their located bins, and type 7 interpolates between
  * them). Tests check both.
+ *
+ * Weights (fweights / pweights, accumulator 'rxQuantileWeighted'): the quantiles of the data
+ * with each row repeated `w` times, i.e. type 7 over N = sum(w) (index 1 + (N - 1) p) with the
+ * 1-based order statistic x_(L) = the smallest value whose cumulative weight reaches min(L, N)
+ * (Hmisc::wtd.quantile(type = 'quantile', normwt = FALSE)). For integer fweights this is exactly
+ * quantile(rep(x, w), type = 7); pweights use the same formula with real weights.
+ * Histograms then hold weights instead of counts. Rows with a missing, zero or negative weight
+ * are left out.
  */
 import { registerAccumulator } from '../compute/pema.js';
 import type { AccumulatorDef } from '../compute/pema.js';
 import { RxError } from '../errors.js';
 import { argError, expectNumber, expectOneOf, expectString } from '../validate.js';
-import { columnInfo, isNumericType, numericOf } from './core.js';
+import { columnInfo, isNumericType, numericOf, weightsOf } from './core.js';
 import { formatNumbers } from './format.js';
 import { type CommonOptions, runAcc, sourceOf } from './run.js';
 
@@ -48,6 +56,9 @@ export interface QuantileSpec {
   probs: number[];
   n?: number;
   missing?: number;
+  /** Weight column (weighted accumulator only); n is then the sum of weights. */
+  weights?: string;
+  rows?: number;
 }
 
 interface QuantileState {
@@ -61,6 +72,9 @@ interface QuantileState {
   hist: Float64Array[];
   inMin: number[];
   inMax: number[];
+  /** Weighted: weights of the kept values (parallel to kept), and valid rows (n is the weight total). */
+  keptW?: (Float64Array[] | null)[];
+  rows?: number;
 }
 
 export interface QuantileResult {
@@ -70,6 +84,8 @@ export interface QuantileResult {
   missing: number;
   passes: number;
   exact: boolean;
+  /** Weighted: the sum of weights (type 7 runs over it); n is then the number of rows. */
+  sumOfWeights?: number;
 }
 
 function edges(t: Target, bins: number): Float64Array {
@@ -107,6 +123,43 @@ function ranksFor(probs: number[], n: number): number[] {
   return [...r].sort((a, b) => a - b);
 }
 
+/** Weighted order statistics: the smallest value whose cumulative weight reaches `thr` (the largest value when none does). */
+function weightedOrder(vals: Float64Array[], wts: Float64Array[]): (thr: number) => number {
+  const v = concat(vals);
+  const w = concat(wts);
+  const idx = Uint32Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[a]! - v[b]!);
+  const xs = new Float64Array(v.length);
+  const cum = new Float64Array(v.length);
+  let c = 0;
+  for (let k = 0; k < idx.length; k++) {
+    xs[k] = v[idx[k]!]!;
+    c += w[idx[k]!]!;
+    cum[k] = c;
+  }
+  return (thr) => {
+    let lo = 0;
+    let hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! >= thr) hi = mid;
+      else lo = mid + 1;
+    }
+    return xs[lo]!;
+  };
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float64Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** R's quantile(type = 7) from order statistics, with R's arithmetic ((1 - h) x_lo + h x_hi). */
 function type7(probs: number[], n: number, os: (rank: number) => number): number[] {
   return probs.map((p) => {
@@ -122,14 +175,13 @@ function type7(probs: number[], n: number, os: (rank: number) => number): number
   });
 }
 
-export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, QuantileResult> = registerAccumulator<QuantileSpec, QuantileState, QuantileResult>({
-  name: 'rxQuantile',
+const quantileImpl: Omit<AccumulatorDef<QuantileSpec, QuantileState, QuantileResult>, 'name'> = {
   columns(spec) {
-    return [spec.varName];
+    return spec.weights ? [spec.varName, spec.weights] : [spec.varName];
   },
   init(spec) {
     const k = spec.pass === 'first' ? 1 : spec.targets.length;
-    return {
+    const st: QuantileState = {
       n: 0,
       missing: 0,
       min: Number.POSITIVE_INFINITY,
@@ -140,30 +192,52 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
       inMin: new Array(k).fill(Number.POSITIVE_INFINITY),
       inMax: new Array(k).fill(Number.NEGATIVE_INFINITY),
     };
+    if (spec.weights) {
+      st.keptW = Array.from({ length: k }, () => []);
+      st.rows = 0;
+    }
+    return st;
   },
   process(spec, st, chunk) {
     const x = numericOf(chunk, spec.varName, spec.varName);
+    const w = spec.weights ? weightsOf(chunk, spec.weights) : null;
     const n = x.length;
     if (spec.pass === 'first') {
       let cnt = 0;
+      let miss = 0;
+      let wsum = 0;
       let mn = st.min;
       let mx = st.max;
       const vals = new Float64Array(n);
+      const wts = w ? new Float64Array(n) : null;
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
-        if (Number.isNaN(v)) continue;
+        if (Number.isNaN(v)) {
+          miss++;
+          continue;
+        }
+        if (w) {
+          const wi = w[i]!;
+          if (!(wi > 0)) continue;
+          wts![cnt] = wi;
+          wsum += wi;
+        }
         vals[cnt++] = v;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
       }
       st.min = mn;
       st.max = mx;
-      st.n += cnt;
-      st.missing += n - cnt;
+      st.n += w ? wsum : cnt;
+      if (w) st.rows! += cnt;
+      st.missing += miss;
       if (st.kept[0] !== null) {
-        if (st.keptCount[0]! + cnt > spec.maxInMemory) st.kept[0] = null;
-        else {
+        if (st.keptCount[0]! + cnt > spec.maxInMemory) {
+          st.kept[0] = null;
+          if (st.keptW) st.keptW[0] = null;
+        } else {
           st.kept[0]!.push(vals.slice(0, cnt));
+          if (wts) st.keptW![0]!.push(wts.slice(0, cnt));
           st.keptCount[0]! += cnt;
         }
       }
@@ -175,7 +249,9 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
       const B = spec.bins;
       const scale = t.hi > t.lo ? B / (t.hi - t.lo) : 0;
       const h = st.hist[k]!;
-      const buf = st.kept[k] !== null ? new Float64Array(Math.min(n, spec.maxInMemory + 1)) : null;
+      const keep = st.kept[k] !== null;
+      const buf = keep ? new Float64Array(Math.min(n, spec.maxInMemory + 1)) : null;
+      const wbuf = keep && w ? new Float64Array(buf!.length) : null;
       let cnt = 0;
       let mn = st.inMin[k]!;
       let mx = st.inMax[k]!;
@@ -183,21 +259,29 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
         if (!inInterval(v, t)) continue;
+        const wi = w ? w[i]! : 1;
+        if (!(wi > 0)) continue;
         let j = Math.min(B - 1, Math.floor((v - t.lo) * scale));
         while (j > 0 && v < e[j]!) j--;
         while (j < B - 1 && v >= e[j + 1]!) j++;
-        h[j] = h[j]! + 1;
+        h[j] = h[j]! + wi;
         total++;
         if (v < mn) mn = v;
         if (v > mx) mx = v;
-        if (buf && cnt < buf.length) buf[cnt++] = v;
+        if (buf && cnt < buf.length) {
+          if (wbuf) wbuf[cnt] = wi;
+          buf[cnt++] = v;
+        }
       }
       st.inMin[k] = mn;
       st.inMax[k] = mx;
-      if (st.kept[k] !== null) {
-        if (st.keptCount[k]! + total > spec.maxInMemory) st.kept[k] = null;
-        else {
+      if (keep) {
+        if (st.keptCount[k]! + total > spec.maxInMemory) {
+          st.kept[k] = null;
+          if (st.keptW) st.keptW[k] = null;
+        } else {
           st.kept[k]!.push(buf!.slice(0, cnt));
+          if (wbuf) st.keptW![k]!.push(wbuf.slice(0, cnt));
           st.keptCount[k]! += total;
         }
       }
@@ -207,14 +291,18 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
   merge(spec, a, b) {
     a.n += b.n;
     a.missing += b.missing;
+    if (a.rows !== undefined) a.rows += b.rows!;
     a.min = Math.min(a.min, b.min);
     a.max = Math.max(a.max, b.max);
     for (let k = 0; k < a.kept.length; k++) {
       const ka = a.kept[k];
       const kb = b.kept[k];
-      if (ka === null || kb === null || a.keptCount[k]! + b.keptCount[k]! > spec.maxInMemory) a.kept[k] = null;
-      else {
+      if (ka === null || kb === null || a.keptCount[k]! + b.keptCount[k]! > spec.maxInMemory) {
+        a.kept[k] = null;
+        if (a.keptW) a.keptW[k] = null;
+      } else {
         ka!.push(...kb!);
+        if (a.keptW) a.keptW[k]!.push(...b.keptW![k]!);
         a.keptCount[k]! += b.keptCount[k]!;
       }
       a.inMin[k] = Math.min(a.inMin[k]!, b.inMin[k]!);
@@ -225,29 +313,43 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
   },
   finalize(spec, st) {
     const probs = spec.probs;
+    const weighted = st.keptW !== undefined;
+    // 0-based rank r (minus the weight below the kept interval) -> value
+    const order = (k: number, N: number, below: number): ((r: number) => number) => {
+      if (weighted) {
+        const f = weightedOrder(st.kept[k]!, st.keptW![k]!);
+        return (r) => f(Math.min(r + 1, N) - below);
+      }
+      const s = sortedConcat(st.kept[k]!);
+      return (r) => s[r - below]!;
+    };
+    const reached = (rank: number, cum: number, N: number) => (weighted ? cum >= Math.min(rank + 1, N) : rank < cum);
+    const extra = (rows: number | undefined, n: number) => (weighted ? { n: rows ?? 0, sumOfWeights: n } : { n });
     if (spec.pass === 'first') {
       const n = st.n;
       if (st.kept[0] !== null || n === 0) {
-        const s = sortedConcat(st.kept[0] ?? []);
-        return { done: true, result: { probs, values: type7(probs, n, (r) => s[r]!), n, missing: st.missing, passes: 1, exact: true } };
+        const os = n === 0 ? () => Number.NaN : order(0, n, 0);
+        return { done: true, result: { probs, values: type7(probs, n, os), ...extra(st.rows, n), missing: st.missing, passes: 1, exact: true } };
       }
       const targets = ranksFor(probs, n).map((rank): Target => ({ rank, lo: st.min, hi: st.max, hiIncl: true, below: 0 }));
       if (st.min === st.max) for (const t of targets) t.value = st.min;
-      return { done: false, spec: { ...spec, pass: 'refine', targets, passes: spec.passes + 1, n, missing: st.missing } };
+      const next: QuantileSpec = { ...spec, pass: 'refine', targets, passes: spec.passes + 1, n, missing: st.missing };
+      if (st.rows !== undefined) next.rows = st.rows;
+      return { done: false, spec: next };
     }
     const n = spec.n!;
     const next: Target[] = spec.targets.map((t, k) => {
       if (t.value !== undefined) return t;
-      if (st.kept[k] !== null) {
-        const s = sortedConcat(st.kept[k]!);
-        return { ...t, value: s[t.rank - t.below]! };
-      }
+      if (st.kept[k] !== null) return { ...t, value: order(k, n, t.below)(t.rank) };
       if (st.inMin[k] === st.inMax[k]) return { ...t, value: st.inMin[k]! };
       const h = st.hist[k]!;
       const e = edges(t, spec.bins);
       let below = t.below;
+      // weighted: a threshold at the very total may miss by rounding; it belongs to the last non-empty bin
+      let lastJ = h.length - 1;
+      if (weighted) while (lastJ > 0 && h[lastJ] === 0) lastJ--;
       for (let j = 0; j < h.length; j++) {
-        if (t.rank < below + h[j]!) {
+        if (reached(t.rank, below + h[j]!, n) || (weighted && j === lastJ)) {
           const last = j === h.length - 1;
           const nt: Target = { rank: t.rank, lo: e[j]!, hi: e[j + 1]!, hiIncl: last && t.hiIncl, below };
           // approximate mode: spread the bin's values evenly inside it
@@ -260,10 +362,24 @@ export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, Qu
     });
     if (next.every((t) => t.value !== undefined)) {
       const byRank = new Map(next.map((t) => [t.rank, t.value!]));
-      return { done: true, result: { probs, values: type7(probs, n, (r) => byRank.get(r)!), n, missing: spec.missing ?? 0, passes: spec.passes + 1, exact: !spec.approx } };
+      return {
+        done: true,
+        result: { probs, values: type7(probs, n, (r) => byRank.get(r)!), ...extra(spec.rows, n), missing: spec.missing ?? 0, passes: spec.passes + 1, exact: !spec.approx },
+      };
     }
     return { done: false, spec: { ...spec, targets: next, passes: spec.passes + 1 } };
   },
+};
+
+export const quantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, QuantileResult> = registerAccumulator<QuantileSpec, QuantileState, QuantileResult>({
+  name: 'rxQuantile',
+  ...quantileImpl,
+});
+
+/** The same accumulator with a weight column (its own name: the in-database pushdown of rxQuantile is unweighted). */
+export const weightedQuantileAccumulator: AccumulatorDef<QuantileSpec, QuantileState, QuantileResult> = registerAccumulator<QuantileSpec, QuantileState, QuantileResult>({
+  name: 'rxQuantileWeighted',
+  ...quantileImpl,
 });
 
 export interface RxQuantileOptions extends CommonOptions {
@@ -274,6 +390,10 @@ export interface RxQuantileOptions extends CommonOptions {
   maxInMemory?: number;
   /** Histogram bins per refinement pass (default 65,536). */
   bins?: number;
+  /** Frequency weights column: quantiles of the data with each row repeated w times. */
+  fweights?: string;
+  /** Probability weights column: the same weighted quantiles (real weights). */
+  pweights?: string;
 }
 
 /** Names like R's quantile(): "0%", "25%", "99.9%". */
@@ -292,6 +412,8 @@ export class RxQuantileResult {
   readonly missing: number;
   readonly passes: number;
   readonly exact: boolean;
+  /** With fweights / pweights: the sum of weights (n is then the number of rows used). */
+  readonly sumOfWeights: number | undefined;
   constructor(r: QuantileResult) {
     this.probs = r.probs;
     this.values = r.values;
@@ -300,6 +422,7 @@ export class RxQuantileResult {
     this.missing = r.missing;
     this.passes = r.passes;
     this.exact = r.exact;
+    this.sumOfWeights = r.sumOfWeights;
   }
   /** name -> value, e.g. { '25%': 3.1 }. */
   toObject(): Record<string, number> {
@@ -323,6 +446,13 @@ export async function rxQuantile(varName: string, data: unknown, options: RxQuan
   const schema = await source.schema();
   const info = columnInfo(schema, varName, varName);
   if (!isNumericType(info.type)) throw new RxError('RX_FORMULA', `rxQuantile needs a numeric variable but "${varName}" is ${info.type}`, { column: varName, text: varName });
+  if (options.fweights !== undefined && options.pweights !== undefined) throw new RxError('RX_ARG', 'Give fweights or pweights, not both');
+  const wname = options.fweights ?? options.pweights;
   const spec: QuantileSpec = { varName, pass: 'first', maxInMemory: method === 'approx' ? 0 : maxInMemory, bins, approx: method === 'approx', targets: [], passes: 0, probs };
-  return new RxQuantileResult(await runAcc(quantileAccumulator, spec, source, options));
+  if (wname === undefined) return new RxQuantileResult(await runAcc(quantileAccumulator, spec, source, options));
+  expectString(wname, options.fweights !== undefined ? 'fweights' : 'pweights');
+  const wi = columnInfo(schema, wname, wname);
+  if (!isNumericType(wi.type)) throw new RxError('RX_FORMULA', `Weight variable "${wname}" must be numeric but is ${wi.type}`, { column: wname });
+  spec.weights = wname;
+  return new RxQuantileResult(await runAcc(weightedQuantileAccumulator, spec, source, options));
 }

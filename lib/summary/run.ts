@@ -6,7 +6,7 @@
 import type { ComputeContext } from '../compute/context.js';
 import type { AccumulatorDef } from '../compute/pema.js';
 import { type RxRunOptions, runAccumulator } from '../compute/run.js';
-import type { ProgressLevel } from '../compute/progress.js';
+import type { ProgressLevel, ProgressStream } from '../compute/progress.js';
 import { resolveSource } from '../data/resolve.js';
 import type { DataSource } from '../data/types.js';
 import type { ExprNode } from '../expr/ast.js';
@@ -22,6 +22,8 @@ export interface CommonOptions {
   /** Compute context (RxLocalSeq / RxLocalParallel / ...); default: rxGetComputeContext(). */
   computeContext?: ComputeContext;
   reportProgress?: ProgressLevel;
+  /** Where progress goes (default process.stderr, shown only on a TTY). */
+  progressStream?: ProgressStream;
   signal?: AbortSignal;
 }
 
@@ -46,6 +48,7 @@ export async function runAcc<Spec, State, Result>(def: AccumulatorDef<Spec, Stat
   if (opts.signal) o.signal = opts.signal;
   if (opts.computeContext !== undefined) o.computeContext = opts.computeContext;
   if (opts.reportProgress !== undefined) o.reportProgress = opts.reportProgress;
+  if (opts.progressStream !== undefined) o.progressStream = opts.progressStream;
   return runAccumulator(def, spec, source, o);
 }
 

@@ -7,6 +7,7 @@ import { registerAccumulator } from '../compute/pema.js';
 import type { AccumulatorDef } from '../compute/pema.js';
 import type { Chunk, Column, DataSink, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
+import { resolveOutput } from '../etl/common.js';
 import { argError, expectString, expectStringArray, optional } from '../validate.js';
 import {
   type FactorTrack,
@@ -45,7 +46,7 @@ export interface RxSummaryOptions extends CommonOptions {
   /** true (default): missing values are removed term by term; false: rows with any missing term variable are dropped. */
   byTerm?: boolean;
   removeZeroCounts?: boolean;
-  /** Write by-group statistics (terms like y:F) to a .csv file path or a DataSink. */
+  /** Write by-group statistics (terms like y:F) to a .csv path, an .xdf / .parquet path or a DataSink (e.g. an RxXdfData). */
   byGroupOutFile?: string | DataSink;
   /** Name shown for the data in the printout. */
   dataName?: string;
@@ -583,10 +584,13 @@ async function writeByGroup(dest: string | DataSink, tables: ByCategoryTable[], 
       names.push(name);
     }
   }
+  if (typeof dest === 'string' && !dest.toLowerCase().endsWith('.csv')) {
+    // .xdf / .parquet / other paths: the same sinks rxImport / rxDataStep write
+    const sink = resolveOutput(dest, 'byGroupOutFile')!;
+    await writeSink(sink, names, cols, nrow);
+    return dest;
+  }
   if (typeof dest === 'string') {
-    if (!dest.toLowerCase().endsWith('.csv')) {
-      throw new RxError('RX_ARG', `byGroupOutFile "${dest}" must be a .csv path or a DataSink (e.g. an RxXdfData)`, { file: dest });
-    }
     const esc = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     const lines = [names.map(esc).join(',')];
     for (let i = 0; i < nrow; i++) {
@@ -607,6 +611,11 @@ async function writeByGroup(dest: string | DataSink, tables: ByCategoryTable[], 
   if (typeof dest !== 'object' || dest === null || typeof (dest as DataSink).open !== 'function') {
     throw argError('a .csv path or a DataSink', 'byGroupOutFile', dest);
   }
+  await writeSink(dest, names, cols, nrow);
+  return (dest as { describe?: () => string }).describe?.() ?? dest.kind;
+}
+
+async function writeSink(dest: DataSink, names: string[], cols: Record<string, Column>, nrow: number): Promise<void> {
   const schema: Schema = { columns: names.map((n) => ({ name: n, type: cols[n]!.type, ...(cols[n]!.levels ? { levels: cols[n]!.levels } : {}) })), numRows: nrow };
   const writer = await dest.open(schema, { overwrite: true, append: 'none' });
   const chunk: Chunk = { numRows: nrow, startRow: 0, names, columns: cols };
@@ -617,5 +626,4 @@ async function writeByGroup(dest: string | DataSink, tables: ByCategoryTable[], 
     await writer.abort(e);
     throw e;
   }
-  return (dest as { describe?: () => string }).describe?.() ?? dest.kind;
 }

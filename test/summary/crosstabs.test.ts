@@ -145,11 +145,14 @@ describe('rxCrossTabs and tests', () => {
       [3, 5],
     ]);
     expect(m.tables[0]!.chiSquare).toBeUndefined();
-    const c = chiSquaredTest([
-      [10, 0, 5],
-      [0, 0, 0],
-      [3, 0, 9],
-    ]);
+    const c = chiSquaredTest(
+      [
+        [10, 0, 5],
+        [0, 0, 0],
+        [3, 0, 9],
+      ],
+      { dropZeroMargins: true },
+    );
     expect(c.df).toBe(1);
     expect(m).toBeInstanceOf(RxCrossTabsResult);
     await expect(rxCrossTabs('y ~ a:y', d)).rejects.toMatchObject({ code: 'RX_FORMULA', text: 'y' });
@@ -161,6 +164,39 @@ describe('rxCrossTabs and tests', () => {
       [0, 0],
     ]);
     expect(empty.tables[0]!.chiSquare!.statistic).toBeNaN();
+  });
+
+  it('zero row / column totals give NaN as R chisq.test; rxCrossTabs own test drops them', async () => {
+    const Z = JSON.parse(readFileSync(join(FIX, 'chisq_zero_margin.json'), 'utf8'));
+    const [z] = rxChiSquaredTest(Z.zeroRow.table);
+    expect(z!.statistic).toBeNaN();
+    expect(z!.pValue).toBeNaN();
+    expect(z!.cramersV).toBeNaN();
+    expect(z!.df).toBe(Z.zeroRow.df);
+    z!.expected.forEach((r, i) => {
+      r.forEach((e, j) => {
+        rel(e, Z.zeroRow.expected[i][j]);
+      });
+    });
+    const [y] = rxChiSquaredTest(Z.zeroRow2x2Yates.table, { correct: true });
+    expect([y!.statistic, y!.df, y!.pValue]).toEqual([Number.NaN, Z.zeroRow2x2Yates.df, Number.NaN]);
+    expect(() => rxChiSquaredTest([[0, 0], [0, 0]])).toThrow(/at least one count/);
+    // an empty level in the data: the crosstab's own test leaves it out, rxChiSquaredTest follows R
+    const d = new RxMemoryData({
+      a: { type: 'factor', data: Int32Array.from([0, 0, 0, 1, 1, 1, 0, 1]), levels: ['p', 'q', 'r'] },
+      b: { type: 'factor', data: Int32Array.from([0, 1, 0, 1, 1, 0, 0, 1]), levels: ['u', 'v'] },
+    });
+    const x = await rxCrossTabs('~ a:b', d);
+    expect(x.tables[0]!.values).toEqual([
+      [3, 1],
+      [1, 3],
+      [0, 0],
+    ]);
+    const own = x.tables[0]!.chiSquare!;
+    expect(own.df).toBe(1);
+    rel(own.statistic, chiSquaredTest([[3, 1], [1, 3]]).statistic);
+    expect(rxChiSquaredTest(x)[0]!.statistic).toBeNaN();
+    expect(rxChiSquaredTest(x, { dropZeroMargins: true })[0]!.statistic).toBe(own.statistic);
   });
 
   it('normal tail helper agrees with known values', () => {

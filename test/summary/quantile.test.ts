@@ -85,6 +85,36 @@ describe('rxQuantile', () => {
     });
   });
 
+  it('fweights are quantile(rep(x, w), type = 7) from R, in memory and by refinement; pweights the same formula', async () => {
+    const W = JSON.parse(readFileSync(join(FIX, 'weighted_quantile.json'), 'utf8'));
+    const x = csvData('iris.csv').columns['Sepal.Length']!.data as Float64Array;
+    const w = Float64Array.from(x, (_, i) => (i + 1) % 4);
+    for (const opts of [{ rowsPerRead: 1000 }, { rowsPerRead: 7, maxInMemory: 10, bins: 4 }]) {
+      const q = await rxQuantile('Sepal.Length', new RxMemoryData({ 'Sepal.Length': x, w }, { rowsPerRead: opts.rowsPerRead }), { probs: W.probs, fweights: 'w', ...opts });
+      q.values.forEach((v, i) => {
+        expect(Math.abs(v - W.quantile[i])).toBeLessThanOrEqual(1e-12 * Math.abs(W.quantile[i]));
+      });
+      expect(q.sumOfWeights).toBe(W.sumOfWeights);
+      expect(q.n).toBe(x.length - Math.floor((x.length + 1) / 4));
+    }
+    // real weights (Hmisc::wtd.quantile(type = 'quantile', normwt = FALSE) worked by hand): values 1, 2, 3
+    // with weights 1.5, 2, 0.5 -> cumulative 1.5, 3.5, 4 = N; index = 1 + 3 p; x_(L) = first value with
+    // cumulative weight >= L: x_(1) = 1, x_(2) = 2, x_(3) = 2, x_(4) = 3
+    const p = await rxQuantile('v', new RxMemoryData({ v: [3, 1, 2, Number.NaN], pw: [0.5, 1.5, 2, 1] }), { pweights: 'pw', probs: [0, 0.2, 0.5, 1] });
+    const h = 1 + 3 * 0.2 - 1;
+    expect(p.values).toEqual([1, (1 - h) * 1 + h * 2, 2, 3]);
+    const pr = await rxQuantile('v', new RxMemoryData({ v: [3, 1, 2, Number.NaN], pw: [0.5, 1.5, 2, 1] }, { rowsPerRead: 1 }), {
+      pweights: 'pw',
+      probs: [0, 0.2, 0.5, 1],
+      maxInMemory: 1,
+      bins: 2,
+    });
+    expect(pr.values).toEqual(p.values);
+    expect(p.missing).toBe(1);
+    await expect(rxQuantile('v', new RxMemoryData({ v: [1], w: ['a'] }), { fweights: 'w' })).rejects.toMatchObject({ code: 'RX_FORMULA', column: 'w' });
+    await expect(rxQuantile('v', new RxMemoryData({ v: [1], w: [1] }), { fweights: 'w', pweights: 'w' })).rejects.toMatchObject({ code: 'RX_ARG' });
+  });
+
   it('degenerate and bad input', async () => {
     expect((await rxQuantile('x', new RxMemoryData({ x: [] as number[] }))).values.every(Number.isNaN)).toBe(true);
     expect((await rxQuantile('x', new RxMemoryData({ x: [5] }))).values).toEqual([5, 5, 5, 5, 5]);

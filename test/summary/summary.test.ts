@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summaryAccumulator, rxSummary } from '../../lib/summary/summary.js';
 import { RxMemoryData } from '../../lib/data/memory.js';
+import { RxXdfData } from '../../lib/data/xdf.js';
 import { RxError } from '../../lib/errors.js';
 import { parseFormula, termLabels } from '../../lib/formula/index.js';
 import { FIX, csvData } from './helpers.js';
@@ -171,6 +172,28 @@ describe('rxSummary options', () => {
     expect(lines).toHaveLength(4);
     expect(Number(lines[1]!.split(',')[1])).toBeCloseTo(R.iris.sepalBySpecies.mean[0], 12);
     expect(r.toString()).toContain(`By-group statistics for Sepal.Length:Species contained in ${file}`);
+  });
+
+  it('byGroupOutFile accepts a plain .xdf path; progress goes to progressStream', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxsum-'));
+    const file = join(dir, 'by.xdf');
+    const r = await rxSummary('~ Sepal.Length:Species', csvData('iris.csv'), { byGroupOutFile: file, summaryStats: ['Mean', 'ValidObs'] });
+    expect(r.byGroupOutFile).toBe(file);
+    const back = new RxXdfData(file);
+    const sch = await back.schema();
+    expect(sch.columns.map((c) => c.name)).toEqual(['Species', 'Sepal.Length_Mean', 'Sepal.Length_ValidObs']);
+    const chunks = [];
+    for await (const ch of back.chunks()) chunks.push(ch);
+    const mean = chunks[0]!.columns['Sepal.Length_Mean']!.data as Float64Array;
+    expect(chunks[0]!.numRows).toBe(3);
+    R.iris.sepalBySpecies.mean.forEach((m: number, i: number) => {
+      close(mean[i]!, m, 1e-14);
+    });
+    await expect(rxSummary('~ Sepal.Length:Species', csvData('iris.csv'), { byGroupOutFile: 42 as unknown as string })).rejects.toMatchObject({ code: 'RX_ARG' });
+    let out = '';
+    const stream = { isTTY: true, columns: 80, write: (t: string) => (out += t) };
+    await rxSummary('~ Sepal.Length', csvData('iris.csv', { rowsPerRead: 30 }), { reportProgress: 1, progressStream: stream });
+    expect(out).toMatch(/150/);
   });
 
   it('merge is associative: state merged from parts equals one pass', async () => {
