@@ -105,7 +105,9 @@ abstract class InDatabaseContext implements ComputeContext {
   /** Lines explaining fallbacks (also sent to the logger). */
   readonly log: string[] = [];
   /** Every pushed-down query: its SQL, the shards it ran on and the rows each returned. */
-  readonly queries: Array<{ accumulator: string; pass: number; sql: string; rowsPerShard: number[] }> = [];
+  readonly queries: Array<{ accumulator: string; pass: number; sql: string; rowsPerShard: number[]; bytesPerShard?: number[] }> = [];
+  /** Bytes received from the database per shard in the last pass (PostgreSQL; socket counts). */
+  protected lastBytes: number[] | undefined;
   constructor(protected readonly logger: ContextLogger = (l) => console.info(l)) {}
 
   /** The base source when it lives in this context's database; null otherwise. */
@@ -167,7 +169,9 @@ abstract class InDatabaseContext implements ComputeContext {
         },
       };
       const states = await this.execute(counted, ctx.params, view.base);
-      this.queries.push({ accumulator: def.name, pass, sql: plan.sql, rowsPerShard });
+      const entry: (typeof this.queries)[number] = { accumulator: def.name, pass, sql: plan.sql, rowsPerShard };
+      if (this.lastBytes) entry.bytesPerShard = this.lastBytes;
+      this.queries.push(entry);
       let state = states[0] as State;
       for (let i = 1; i < states.length; i++) state = def.merge(current, state, states[i] as State);
       opts.progress.endPass();
@@ -236,11 +240,16 @@ export class RxInPostgres extends InDatabaseContext {
   }
   protected async execute<State>(pass: SqlPass<State>, params: unknown[], base: DataSource): Promise<State[]> {
     const targets = this.opts.shards ?? [(base as RxPostgresData).opts.connectionString];
+    const bytes = targets.map(() => 0);
+    this.lastBytes = bytes;
     return Promise.all(
-      targets.map(async (cs) => {
+      targets.map(async (cs, i) => {
         const client = await pgConnect(cs);
         try {
+          const sock = (client as unknown as { connection?: { stream?: { bytesRead?: number } } }).connection?.stream;
+          const before = sock?.bytesRead ?? 0;
           const r = await client.query(pass.sql, params);
+          bytes[i] = (sock?.bytesRead ?? 0) - before;
           return pass.toState(r.rows as Array<Record<string, unknown>>);
         } catch (e) {
           throw pgError(e, `In-database pass failed on ${redact(cs)}`);
