@@ -103,6 +103,13 @@ export interface ChunkOptions {
   numRows?: number;
   /** Abort reading. */
   signal?: AbortSignal;
+  /**
+   * Hint from a consumer that is done with a chunk's arrays when it asks for the next
+   * chunk (it neither keeps nor transfers them): the source may then read the next chunk
+   * into the same buffers, which saves allocating and page-faulting fresh memory for every
+   * chunk. Sources may ignore it (RxXdfData honours it).
+   */
+  reuseBuffers?: boolean;
 }
 
 /** What a source can do inside its own engine (used by in-database compute contexts). */

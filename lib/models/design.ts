@@ -9,6 +9,7 @@
  * RevoScaleR style (`Trt=placebo`) in `name` and R style (`Trtplacebo`) in `rName`.
  */
 import type { Chunk, DataSource } from '../data/types.js';
+import { sliceColumn } from '../data/memory.js';
 import { RxError } from '../errors.js';
 import { buildModelMatrix } from '../formula/matrix.js';
 import { type ModelSpec, createModelSpec } from '../formula/spec.js';
@@ -152,6 +153,65 @@ export function buildDesign(spec: DesignSpec, chunk: Chunk, opts: { needY?: bool
     w = Float64Array.from(rowIndex, (i) => w0[i]!);
   }
   return { n, p, X, y: y ?? new Float64Array(0), w, offset, rowIndex, nMissing: chunk.numRows - n };
+}
+
+/**
+ * Bytes of X per design block: a chunk is turned into model-matrix blocks of about this
+ * size (rows = BLOCK_BYTES / 8p), built into one reused buffer, so X stays in cache
+ * between being built and being consumed by the native kernel, and no chunk-sized X is
+ * ever allocated (fresh memory costs a page fault per 4 KiB).
+ */
+export const DESIGN_BLOCK_BYTES = 4 << 20;
+
+/** Rows per design block for p columns. */
+export function designBlockRows(p: number): number {
+  return Math.max(1024, Math.floor(DESIGN_BLOCK_BYTES / (8 * Math.max(1, p))));
+}
+
+const blockScratch: { X?: Float64Array } = {};
+
+/** Rows [b, e) of the chunk's columns `names` (views; no copies of typed arrays). */
+function sliceChunk(chunk: Chunk, names: string[], b: number, e: number): Chunk {
+  const columns: Chunk['columns'] = {};
+  for (const n of names) {
+    const c = chunk.columns[n];
+    if (c) columns[n] = sliceColumn(c, b, e);
+  }
+  return { numRows: e - b, startRow: chunk.startRow + b, names: Object.keys(columns), columns };
+}
+
+/**
+ * Builds the design of a chunk block by block and calls `fn` on each block. The block's
+ * X lives in a buffer shared by all calls (valid only until `fn` returns: copy it to keep
+ * it); y, w and offset are fresh arrays. Row indices (and startRow) are per block.
+ */
+export function forEachDesignBlock(spec: DesignSpec, chunk: Chunk, fn: (d: DesignChunk, block: Chunk) => void): void {
+  const n = chunk.numRows;
+  const step = designBlockRows(spec.xCols.length);
+  if (n <= step) {
+    fn(buildDesign(spec, chunk, { scratch: blockScratch }), chunk);
+    return;
+  }
+  for (let b = 0; b < n; b += step) {
+    const block = sliceChunk(chunk, spec.columns, b, Math.min(n, b + step));
+    fn(buildDesign(spec, block, { scratch: blockScratch }), block);
+  }
+}
+
+/**
+ * The source as seen by a pass that consumes each chunk before asking for the next and
+ * keeps none of its arrays (the in-process context): asks the source to reuse its read
+ * buffers (ChunkOptions.reuseBuffers).
+ */
+export function transientChunkSource(source: DataSource): DataSource {
+  const out: DataSource = {
+    kind: source.kind,
+    schema: () => source.schema(),
+    chunks: (opts = {}) => source.chunks({ ...opts, reuseBuffers: true }),
+  };
+  if (source.numRows) out.numRows = () => source.numRows!();
+  if (source.describe) out.describe = () => source.describe!();
+  return out;
 }
 
 /** Response values of every row of a chunk (NaN where missing), for residuals at predict time. */

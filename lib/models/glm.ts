@@ -9,11 +9,16 @@
  */
 import { type AccumulatorDef, type PassResult, registerAccumulator } from '../compute/pema.js';
 import { runAccumulator } from '../compute/run.js';
-import type { Chunk } from '../data/types.js';
+import { randomUUID } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
+import { RxLocalSeq } from '../compute/context.js';
+import { RxLocalParallel } from '../compute/parallel.js';
+import { resolveRunOptions } from '../compute/run.js';
+import type { Chunk, DataSource } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { dbinomLog, dpoisLog, lgamma, pnorm, pt } from '../stats/distributions.js';
 import { argError } from '../validate.js';
-import { type DesignSpec, buildDesign } from './design.js';
+import { type DesignChunk, type DesignSpec, forEachDesignBlock } from './design.js';
 import { type FamilySpec, familySpec, makeFamily } from './family.js';
 import { type RxLinModOptions, modelRunOptions, prepareModel } from './linmod.js';
 import { GlmResult } from './results.js';
@@ -37,6 +42,10 @@ export interface GlmSpec {
   prevKappa: number;
   wtdmu: number;
   binary: boolean;
+  /** Identifies the fit's model-matrix cache (see runCache). */
+  cacheKey: string;
+  /** Model-matrix cache budget per thread in bytes (0: no cache). */
+  cacheBytes: number;
 }
 
 export interface GlmState {
@@ -46,6 +55,8 @@ export interface GlmState {
   /** [deviance, nullDev, sum w y, sum w, pearson(prev weights), aicSum, sumWlogY, sumW(-log mu - y/mu), nPos, yMin, yMax] */
   s: Float64Array;
   nMissing: number;
+  /** Chunks processed so far in this pass by this thread (keys the model-matrix cache). */
+  seq: number;
 }
 
 export interface GlmRaw {
@@ -59,16 +70,238 @@ export interface GlmRaw {
   converged: boolean;
 }
 
-function etaOf(X: Float64Array, n: number, p: number, beta: number[], off: Float64Array | null): Float64Array {
-  const eta = new Float64Array(n);
+/**
+ * Model-matrix cache across IRLS passes. Building the model matrix costs more than the
+ * IRLS arithmetic, and the matrix does not change between passes, so every thread that
+ * processes chunks (the main thread for RxLocalSeq, each worker for RxLocalParallel)
+ * keeps the design blocks of its chunks while their total size stays within the run's
+ * budget (GlmSpec.cacheBytes, from the modelMatrixCacheBytes option, default 1 GiB in
+ * all, split between workers). Chunks are identified by their order within the pass in
+ * that thread plus their startRow / numRows; anything else (a chunk beyond the budget, a
+ * new worker) is rebuilt from the data. The main thread drops its cache when the fit
+ * ends; a worker drops a run's cache when a new run starts there or after 10 s unused.
+ */
+interface CachedChunk {
+  startRow: number;
+  numRows: number;
+  blocks: Array<{ d: DesignChunk; startRow: number }>;
+}
+
+interface RunCache {
+  key: string;
+  budget: number;
+  bytes: number;
+  /** A chunk did not fit: the cache is partial. */
+  overflow: boolean;
+  chunks: Map<number, CachedChunk>;
+  /** Set by the replay source once a whole pass is cached (main thread only). */
+  complete: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const designCaches = new Map<string, RunCache>();
+/** Chunks with no data, yielded by the replay source when the whole design is cached. */
+const replayChunks = new WeakSet<Chunk>();
+const WORKER_CACHE_IDLE_MS = 10_000;
+
+function runCache(spec: GlmSpec): RunCache | undefined {
+  if (!(spec.cacheBytes > 0)) return undefined;
+  let c = designCaches.get(spec.cacheKey);
+  if (!c) {
+    if (!isMainThread) {
+      // a worker serves one run at a time: drop earlier runs' caches
+      for (const [k, old] of designCaches) {
+        if (old.timer) clearTimeout(old.timer);
+        designCaches.delete(k);
+      }
+    }
+    c = { key: spec.cacheKey, budget: spec.cacheBytes, bytes: 0, overflow: false, chunks: new Map(), complete: false };
+    designCaches.set(spec.cacheKey, c);
+  }
+  if (!isMainThread) {
+    if (c.timer) clearTimeout(c.timer);
+    const key = c.key;
+    c.timer = setTimeout(() => designCaches.delete(key), WORKER_CACHE_IDLE_MS);
+    c.timer.unref?.();
+  }
+  return c;
+}
+
+function designBytes(d: DesignChunk): number {
+  return 8 * (d.X.length + d.y.length + (d.w?.length ?? 0) + (d.offset?.length ?? 0)) + 4 * d.rowIndex.length;
+}
+
+/** A design block that owns its arrays (X is otherwise the shared block buffer). */
+function ownDesign(d: DesignChunk): DesignChunk {
+  return { ...d, X: d.X.slice() };
+}
+
+/** Per-block scratch for eta / z / working weights. */
+let blockBuf = new Float64Array(0);
+function scratch3(n: number): [Float64Array, Float64Array, Float64Array] {
+  if (blockBuf.length < 3 * n) blockBuf = new Float64Array(3 * n);
+  return [blockBuf.subarray(0, n), blockBuf.subarray(n, 2 * n), blockBuf.subarray(2 * n, 3 * n)];
+}
+
+/** eta = X beta (+ offset) into `eta`, column by column over the block. */
+function etaInto(eta: Float64Array, X: Float64Array, n: number, p: number, beta: number[], off: Float64Array | null): void {
   if (off) eta.set(off);
+  else eta.fill(0);
   for (let j = 0; j < p; j++) {
     const b = beta[j]!;
     if (b === 0 || Number.isNaN(b)) continue;
     const col = X.subarray(j * n, (j + 1) * n);
     for (let i = 0; i < n; i++) eta[i]! += b * col[i]!;
   }
-  return eta;
+}
+
+const DBL_EPS = 2.220446049250313e-16;
+
+/**
+ * One IRLS block for the binomial family with the logit link (rxLogit): eta, mu, d mu/d eta,
+ * working response z and weights, deviance, null deviance and the AIC log-likelihood in
+ * one loop, with R's binomial()/make.link("logit") formulas (eta clamped at +-30,
+ * mu.eta floored at eps). The response is 0/1, so the unit deviance is -2 log of the
+ * fitted probability of the observed class.
+ */
+function logitBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number, eta: Float64Array, z: Float64Array, w: Float64Array): void {
+  const n = d.n;
+  const y = d.y;
+  const pwA = d.w;
+  const off = d.offset;
+  const s = state.s;
+  const nullDev = !Number.isNaN(spec.wtdmu);
+  const l1 = nullDev ? Math.log(spec.wtdmu) : 0;
+  const l0 = nullDev ? Math.log1p(-spec.wtdmu) : 0;
+  let dev = 0;
+  let dev0 = 0;
+  let swy = 0;
+  let sw = 0;
+  let npos = 0;
+  let aic = 0;
+  let ymin = s[9]!;
+  let ymax = s[10]!;
+  for (let i = 0; i < n; i++) {
+    const pw = pwA ? pwA[i]! : 1;
+    const yi = y[i]!;
+    if (yi !== 0 && yi !== 1) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${yi}`, { row: startRow + d.rowIndex[i]! + 1 });
+    if (yi < ymin) ymin = yi;
+    if (yi > ymax) ymax = yi;
+    const e = eta[i]!;
+    // t = exp(eta) clamped as R's logit linkinv; o = exp(-|eta|) for mu.eta
+    let t: number;
+    let o: number;
+    if (e < -30) {
+      t = DBL_EPS;
+      o = Math.exp(e);
+    } else if (e > 30) {
+      t = 1 / DBL_EPS;
+      o = Math.exp(-e);
+    } else {
+      t = Math.exp(e);
+      o = e < 0 ? t : 1 / t;
+    }
+    const mu = t / (1 + t);
+    const q = 1 + o;
+    let me = o / (q * q);
+    if (me < DBL_EPS) me = DBL_EPS;
+    const v = mu * (1 - mu);
+    z[i] = e - (off ? off[i]! : 0) + (yi - mu) / me;
+    if (pw > 0) {
+      w[i] = (pw * me * me) / v;
+      dev -= 2 * pw * (yi === 1 ? Math.log(mu) : Math.log(1 - mu));
+      if (nullDev) dev0 -= 2 * pw * (yi === 1 ? l1 : l0);
+      swy += pw * yi;
+      sw += pw;
+      npos++;
+      aic += pw === 1 ? dbinomLog(yi, 1, mu) : dbinomLog(Math.round(pw * yi), Math.round(pw), mu);
+    } else w[i] = 0;
+  }
+  s[0]! += dev;
+  s[1]! += dev0;
+  s[2]! += swy;
+  s[3]! += sw;
+  s[5]! += aic;
+  s[8]! += npos;
+  s[9] = ymin;
+  s[10] = ymax;
+}
+
+/** One IRLS block for any family (and the first pass, from R's mustart). */
+function genericBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number, eta: Float64Array, z: Float64Array, w: Float64Array): void {
+  const fam = makeFamily(spec.family);
+  const n = d.n;
+  const p = d.p;
+  const y = d.y;
+  const mu = new Float64Array(n);
+  if (spec.beta) {
+    etaInto(eta, d.X, n, p, spec.beta, d.offset);
+    for (let i = 0; i < n; i++) mu[i] = fam.linkinv(eta[i]!);
+  } else {
+    for (let i = 0; i < n; i++) {
+      mu[i] = fam.muStart(y[i]!, d.w ? d.w[i]! : 1);
+      eta[i] = fam.linkfun(mu[i]!);
+    }
+  }
+  // the Pearson statistic with the previous weights is only needed for an estimated dispersion
+  const fixed = spec.family.family === 'binomial' || spec.family.family === 'poisson';
+  let etaPrev: Float64Array | null = null;
+  if (spec.prevBeta && !fixed) {
+    etaPrev = new Float64Array(n);
+    etaInto(etaPrev, d.X, n, p, spec.prevBeta, d.offset);
+  }
+  const s = state.s;
+  for (let i = 0; i < n; i++) {
+    const pw = d.w ? d.w[i]! : 1;
+    const yi = y[i]!;
+    if (spec.binary && yi !== 0 && yi !== 1) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${yi}`, { row: startRow + d.rowIndex[i]! + 1 });
+    s[9] = Math.min(s[9]!, yi);
+    s[10] = Math.max(s[10]!, yi);
+    const me = fam.muEta(eta[i]!);
+    const v = fam.variance(mu[i]!);
+    const off = d.offset ? d.offset[i]! : 0;
+    z[i] = eta[i]! - off + (yi - mu[i]!) / me;
+    w[i] = pw > 0 ? (pw * me * me) / v : 0;
+    if (pw > 0) {
+      s[0]! += fam.devResid(yi, mu[i]!, pw);
+      s[2]! += pw * yi;
+      s[3]! += pw;
+      s[8]! += 1;
+      if (!Number.isNaN(spec.wtdmu)) s[1]! += fam.devResid(yi, spec.wtdmu, pw);
+      if (etaPrev) {
+        const mp = fam.linkinv(etaPrev[i]!);
+        const mep = fam.muEta(etaPrev[i]!);
+        const wp = (pw * mep * mep) / fam.variance(mp);
+        const r = (yi - mu[i]!) / me;
+        s[4]! += wp * r * r;
+      }
+      switch (spec.family.family) {
+        case 'binomial':
+          s[5]! += dbinomLog(Math.round(pw * yi), Math.round(pw), mu[i]!);
+          break;
+        case 'poisson':
+          s[5]! += pw * dpoisLog(yi, mu[i]!);
+          break;
+        default:
+          break;
+      }
+      if (yi > 0) s[6]! += pw * Math.log(yi);
+      s[7]! += pw * (-Math.log(mu[i]!) - yi / mu[i]!);
+    }
+  }
+}
+
+/** Evaluates one design block at spec.beta and accumulates X'WX, X'Wz and the pass sums. */
+function glmBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number): void {
+  state.nMissing += d.nMissing;
+  const n = d.n;
+  if (n === 0) return;
+  const [eta, z, w] = scratch3(n);
+  if (spec.beta && spec.family.family === 'binomial' && spec.family.link === 'logit') {
+    etaInto(eta, d.X, n, d.p, spec.beta, d.offset);
+    logitBlock(spec, state, d, startRow, eta, z, w);
+  } else genericBlock(spec, state, d, startRow, eta, z, w);
+  accumulateXtwx(d.X, n, d.p, w, z, state.xtx, state.xty, state.acc);
 }
 
 export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registerAccumulator({
@@ -79,69 +312,32 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     const s = new Float64Array(11);
     s[9] = Number.POSITIVE_INFINITY;
     s[10] = Number.NEGATIVE_INFINITY;
-    return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), s, nMissing: 0 };
+    return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), s, nMissing: 0, seq: 0 };
   },
   process(spec, state, chunk: Chunk) {
-    const fam = makeFamily(spec.family);
-    const d = buildDesign(spec.design, chunk);
-    state.nMissing += d.nMissing;
-    const n = d.n;
-    if (n === 0) return state;
-    const p = d.p;
-    const y = d.y;
-    let eta: Float64Array;
-    let mu: Float64Array;
-    if (spec.beta) {
-      eta = etaOf(d.X, n, p, spec.beta, d.offset);
-      mu = eta.map((e) => fam.linkinv(e));
-    } else {
-      mu = new Float64Array(n);
-      for (let i = 0; i < n; i++) mu[i] = fam.muStart(y[i]!, d.w ? d.w[i]! : 1);
-      eta = mu.map((m) => fam.linkfun(m));
+    const seq = state.seq++;
+    const cache = runCache(spec);
+    const hit = cache?.chunks.get(seq);
+    if (hit && hit.startRow === chunk.startRow && hit.numRows === chunk.numRows) {
+      for (const b of hit.blocks) glmBlock(spec, state, b.d, b.startRow);
+      return state;
     }
-    const etaPrev = spec.prevBeta ? etaOf(d.X, n, p, spec.prevBeta, d.offset) : null;
-    const z = new Float64Array(n);
-    const w = new Float64Array(n);
-    const s = state.s;
-    for (let i = 0; i < n; i++) {
-      const pw = d.w ? d.w[i]! : 1;
-      const yi = y[i]!;
-      if (spec.binary && yi !== 0 && yi !== 1) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${yi}`, { row: chunk.startRow + d.rowIndex[i]! + 1 });
-      s[9] = Math.min(s[9]!, yi);
-      s[10] = Math.max(s[10]!, yi);
-      const me = fam.muEta(eta[i]!);
-      const v = fam.variance(mu[i]!);
-      const off = d.offset ? d.offset[i]! : 0;
-      z[i] = eta[i]! - off + (yi - mu[i]!) / me;
-      w[i] = pw > 0 ? (pw * me * me) / v : 0;
-      if (pw > 0) {
-        s[0]! += fam.devResid(yi, mu[i]!, pw);
-        s[2]! += pw * yi;
-        s[3]! += pw;
-        s[8]! += 1;
-        if (!Number.isNaN(spec.wtdmu)) s[1]! += fam.devResid(yi, spec.wtdmu, pw);
-        if (etaPrev) {
-          const mp = fam.linkinv(etaPrev[i]!);
-          const mep = fam.muEta(etaPrev[i]!);
-          const wp = (pw * mep * mep) / fam.variance(mp);
-          const r = (yi - mu[i]!) / me;
-          s[4]! += wp * r * r;
-        }
-        switch (spec.family.family) {
-          case 'binomial':
-            s[5]! += dbinomLog(Math.round(pw * yi), Math.round(pw), mu[i]!);
-            break;
-          case 'poisson':
-            s[5]! += pw * dpoisLog(yi, mu[i]!);
-            break;
-          default:
-            break;
-        }
-        if (yi > 0) s[6]! += pw * Math.log(yi);
-        s[7]! += pw * (-Math.log(mu[i]!) - yi / mu[i]!);
+    if (replayChunks.has(chunk)) throw new RxError('RX_INTERNAL', `rxGlm: the cached model matrix of chunk ${seq + 1} is missing`);
+    const keep: CachedChunk | null = cache && !cache.overflow ? { startRow: chunk.startRow, numRows: chunk.numRows, blocks: [] } : null;
+    let bytes = 0;
+    forEachDesignBlock(spec.design, chunk, (d, block) => {
+      glmBlock(spec, state, d, block.startRow);
+      if (keep) {
+        bytes += designBytes(d);
+        if (cache!.bytes + bytes <= cache!.budget) keep.blocks.push({ d: ownDesign(d), startRow: block.startRow });
       }
+    });
+    if (keep && cache) {
+      if (cache.bytes + bytes <= cache.budget) {
+        cache.bytes += bytes;
+        cache.chunks.set(seq, keep);
+      } else cache.overflow = true;
     }
-    accumulateXtwx(d.X, n, p, w, z, state.xtx, state.xty, state.acc);
     return state;
   },
   merge(spec, a, b) {
@@ -207,6 +403,54 @@ export interface RxGlmOptions extends RxLinModOptions {
   objectiveFunctionTolerance?: number;
   coefTolerance?: number;
   initialValues?: number[];
+  /**
+   * Memory budget in bytes for keeping the model matrix (8 n p bytes plus y and weights)
+   * between IRLS passes instead of rebuilding it from the data on every pass (default
+   * 1 GiB, shared by the worker threads of RxLocalParallel; 0 turns the cache off). When
+   * the whole matrix fits, the in-process context also stops re-reading the data after
+   * the first pass; otherwise the chunks that fit are cached and the rest are rebuilt.
+   */
+  modelMatrixCacheBytes?: number;
+}
+
+/** Default model-matrix cache budget across IRLS passes (bytes). */
+export const DEFAULT_MODEL_MATRIX_CACHE_BYTES = 1 << 30;
+
+/**
+ * The source for the IRLS passes in the in-process context: reads with reused buffers and,
+ * once a whole pass has been cached, yields data-less chunks (same rows) that the
+ * accumulator serves from the cache, so later passes read nothing.
+ */
+function replaySource(source: DataSource, key: string): DataSource {
+  const out: DataSource = {
+    kind: source.kind,
+    schema: () => source.schema(),
+    async *chunks(opts = {}) {
+      const c = designCaches.get(key);
+      if (c?.complete) {
+        for (const [, m] of [...c.chunks].sort((a, b) => a[0] - b[0])) {
+          const ch: Chunk = { numRows: m.numRows, startRow: m.startRow, names: [], columns: {} };
+          replayChunks.add(ch);
+          yield ch;
+        }
+        return;
+      }
+      let count = 0;
+      for await (const ch of source.chunks({ ...opts, reuseBuffers: true })) {
+        count++;
+        yield ch;
+      }
+      const done = designCaches.get(key);
+      if (done && !done.overflow && done.chunks.size === count) {
+        let all = true;
+        for (let k = 0; k < count && all; k++) all = done.chunks.has(k);
+        done.complete = all;
+      }
+    },
+  };
+  if (source.numRows) out.numRows = () => source.numRows!();
+  if (source.describe) out.describe = () => source.describe!();
+  return out;
 }
 
 async function fitGlm(formula: string, data: unknown, opts: RxGlmOptions, binary: boolean): Promise<GlmResult> {
@@ -239,8 +483,23 @@ async function fitGlm(formula: string, data: unknown, opts: RxGlmOptions, binary
     prevKappa: Number.NaN,
     wtdmu: Number.NaN,
     binary: binary || fam.family === 'binomial',
+    cacheKey: '',
+    cacheBytes: 0,
   };
-  const raw = await runAccumulator(glmAccumulator, spec, source, modelRunOptions(opts));
+  const budget = opts.modelMatrixCacheBytes ?? DEFAULT_MODEL_MATRIX_CACHE_BYTES;
+  if (typeof budget !== 'number' || !(budget >= 0)) throw argError('a number of bytes >= 0', 'modelMatrixCacheBytes', budget);
+  const { ctx } = resolveRunOptions(modelRunOptions(opts));
+  const local = ctx instanceof RxLocalSeq;
+  if (local || ctx instanceof RxLocalParallel) {
+    spec.cacheKey = randomUUID();
+    spec.cacheBytes = local ? budget : Math.floor(budget / Math.max(1, (ctx as RxLocalParallel).numWorkers));
+  }
+  let raw: GlmRaw;
+  try {
+    raw = await runAccumulator(glmAccumulator, spec, local ? replaySource(source, spec.cacheKey) : source, modelRunOptions(opts));
+  } finally {
+    designCaches.delete(spec.cacheKey);
+  }
   const res = glmFromRaw(raw, binary);
   if (source.describe) res.dataDescription = source.describe();
   return res;

@@ -10,14 +10,15 @@
  * keep the single cross-product pass.
  */
 import { type AccumulatorDef, type PassResult, registerAccumulator } from '../compute/pema.js';
-import { type RxRunOptions, runAccumulator } from '../compute/run.js';
-import type { Chunk, Schema } from '../data/types.js';
+import { RxLocalSeq } from '../compute/context.js';
+import { type RxRunOptions, resolveRunOptions, runAccumulator } from '../compute/run.js';
+import type { Chunk, DataSource, Schema } from '../data/types.js';
 import { resolveSource } from '../data/resolve.js';
 import { RxError } from '../errors.js';
 import { withTransforms } from '../expr/source.js';
 import { pf, pt } from '../stats/distributions.js';
 import { argError, expectString } from '../validate.js';
-import { type DesignOptions, type DesignSpec, buildDesign, createDesign } from './design.js';
+import { type DesignChunk, type DesignOptions, type DesignSpec, createDesign, forEachDesignBlock, transientChunkSource } from './design.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, reportedConditionNumber, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
@@ -154,6 +155,54 @@ function refineChunk(spec: LinModSpec, state: LinModState, X: Float64Array, n: n
   }
 }
 
+/** One design block of a pass (X is the shared block buffer: used here, never kept). */
+function processBlock(spec: LinModSpec, state: LinModState, d: DesignChunk): void {
+  const p = d.p;
+  state.nMissing += d.nMissing;
+  if (d.n === 0) return;
+  if (spec.mode === 'xtx') {
+    accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
+    if (state.counts) {
+      const fw = spec.fweights ? d.w : null;
+      for (let j = 0; j < state.counts.length; j++) {
+        const col = d.X.subarray(j * d.n, (j + 1) * d.n);
+        let c = 0;
+        for (let i = 0; i < d.n; i++) c += fw ? col[i]! * fw[i]! : col[i]!;
+        state.counts[j]! += c;
+      }
+    }
+    // block moments of y, then Chan merge
+    const y = d.y;
+    const w = d.w;
+    let sw = 0;
+    let swy = 0;
+    let npos = 0;
+    if (w) {
+      for (let i = 0; i < d.n; i++) {
+        const wi = w[i]!;
+        if (wi !== 0) npos++;
+        sw += wi;
+        swy += wi * y[i]!;
+      }
+    } else {
+      for (let i = 0; i < d.n; i++) swy += y[i]!;
+      sw = npos = d.n;
+    }
+    if (sw !== 0) {
+      const mean = swy / sw;
+      let m2 = 0;
+      if (w) for (let i = 0; i < d.n; i++) m2 += w[i]! * (y[i]! - mean) ** 2;
+      else for (let i = 0; i < d.n; i++) m2 += (y[i]! - mean) ** 2;
+      chanMerge(state, sw, mean, m2);
+    }
+    state.nPos += npos;
+  } else if (spec.mode === 'qr') {
+    state.R = qrAccumulate(state.R, d.X, d.n, p, d.w, d.y);
+  } else {
+    refineChunk(spec, state, d.X, d.n, p, d.y, d.w);
+  }
+}
+
 function chanMerge(a: LinModState, wB: number, meanB: number, m2B: number): void {
   if (wB === 0) return;
   const w = a.yW + wB;
@@ -168,46 +217,7 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
   columns: (spec) => spec.design.columns,
   init: (spec) => newState(spec.design.xCols.length, spec),
   process(spec, state, chunk: Chunk) {
-    const d = buildDesign(spec.design, chunk);
-    const p = d.p;
-    state.nMissing += d.nMissing;
-    if (d.n === 0) return state;
-    if (spec.mode === 'xtx') {
-      accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
-      if (state.counts) {
-        const fw = spec.fweights ? d.w : null;
-        for (let j = 0; j < state.counts.length; j++) {
-          const col = d.X.subarray(j * d.n, (j + 1) * d.n);
-          let c = 0;
-          for (let i = 0; i < d.n; i++) c += fw ? col[i]! * fw[i]! : col[i]!;
-          state.counts[j]! += c;
-        }
-      }
-      // chunk moments of y, then Chan merge
-      let sw = 0;
-      let swy = 0;
-      let npos = 0;
-      for (let i = 0; i < d.n; i++) {
-        const wi = d.w ? d.w[i]! : 1;
-        if (wi !== 0) npos++;
-        sw += wi;
-        swy += wi * d.y[i]!;
-      }
-      if (sw !== 0) {
-        const mean = swy / sw;
-        let m2 = 0;
-        for (let i = 0; i < d.n; i++) {
-          const wi = d.w ? d.w[i]! : 1;
-          m2 += wi * (d.y[i]! - mean) ** 2;
-        }
-        chanMerge(state, sw, mean, m2);
-      }
-      state.nPos += npos;
-    } else if (spec.mode === 'qr') {
-      state.R = qrAccumulate(state.R, d.X, d.n, p, d.w, d.y);
-    } else {
-      refineChunk(spec, state, d.X, d.n, p, d.y, d.w);
-    }
+    forEachDesignBlock(spec.design, chunk, (d) => processBlock(spec, state, d));
     return state;
   },
   merge(spec, a, b) {
@@ -379,6 +389,15 @@ export async function prepareModel(
   return { source, schema, design };
 }
 
+/**
+ * The source handed to the compute context: in the in-process context every chunk is
+ * consumed (its design built and accumulated) before the next is read and none is kept,
+ * so the source may reuse its read buffers.
+ */
+export function passSource(source: DataSource, opts: RxRunOptions): DataSource {
+  return resolveRunOptions(opts).ctx instanceof RxLocalSeq ? transientChunkSource(source) : source;
+}
+
 function runOpts(opts: RxRunOptions): RxRunOptions {
   const o: RxRunOptions = {};
   if (opts.computeContext) o.computeContext = opts.computeContext;
@@ -405,7 +424,7 @@ export async function rxLinMod(formula: string, data: unknown, opts: RxLinModOpt
     ...(weights !== undefined ? { weights } : {}),
   });
   const spec: LinModSpec = { design, mode: 'xtx', tol: opts.tolerance ?? 1e-7, fweights: opts.fweights !== undefined };
-  const raw = await runAccumulator(linModAccumulator, spec, source, runOpts(opts));
+  const raw = await runAccumulator(linModAccumulator, spec, passSource(source, opts), runOpts(opts));
   const res = linModFromState(raw, opts);
   if (source.describe) res.dataDescription = source.describe();
   return res;
