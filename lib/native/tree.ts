@@ -78,6 +78,7 @@ export interface RpartParamsNative {
   maxDepth: number;
   cp: number;
   maxUnorderedLevels: number;
+  cost?: Float64Array;
 }
 
 export interface RpartResultNative extends FlatTreesNative {

@@ -9,6 +9,8 @@ import { RxTreeModel } from './model.js';
 export interface DTreeOptions {
   method?: 'class' | 'anova';
   parms?: { split?: 'gini' | 'information'; prior?: number[]; loss?: number[][] };
+  /** per-predictor costs (rpart): a split's improvement is divided by its variable's cost when choosing */
+  cost?: number[] | Record<string, number>;
   minSplit?: number;
   minBucket?: number;
   maxDepth?: number;
@@ -98,6 +100,14 @@ export async function rxDTree(formula: string, data: unknown, options: DTreeOpti
     if (L.length !== K || L.some((r) => r.length !== K)) throw argError(`a ${K}x${K} loss matrix`, 'parms.loss', L);
     loss = Float64Array.from(L.flat());
   }
+  let cost: Float64Array | undefined;
+  if (options.cost !== undefined) {
+    const c = options.cost;
+    const arr = Array.isArray(c) ? c : pd.features.map((f) => (c as Record<string, number>)[f.name] ?? 1);
+    if (arr.length !== pd.features.length || arr.some((v) => typeof v !== 'number' || !(v > 0)))
+      throw argError(`${pd.features.length} positive costs (one per predictor)`, 'cost', c);
+    cost = Float64Array.from(arr);
+  }
   let xg: Int32Array | undefined;
   const xv = options.xVal ?? 2;
   if (Array.isArray(xv)) {
@@ -122,6 +132,7 @@ export async function rxDTree(formula: string, data: unknown, options: DTreeOpti
       maxDepth,
       cp,
       maxUnorderedLevels,
+      ...(cost ? { cost } : {}),
     },
     xg,
   );

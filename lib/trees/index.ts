@@ -1,3 +1,4 @@
+import './register.js';
 export { rxFastTrees, rxBTrees, rxDForest, rxFastForest } from './fit.js';
 export type { FastTreesOptions, BTreesOptions, DForestOptions } from './fit.js';
 export { rxDTree, rxPrune, rxVarImpPlot, dtreeFrame, dtreeToString, dtreeImportance } from './dtree.js';

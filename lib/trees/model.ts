@@ -2,6 +2,8 @@
 import type { Chunk, Column, DataSink, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { type FlatTreesNative, treeNative } from '../native/tree.js';
+import { type OnnxExportOptions, rxToOnnx } from '../onnx/index.js';
+import { rxScore } from '../onnx/scorer.js';
 import type { FeatureInfo, ResponseInfo } from './data.js';
 import { readPredictors } from './data.js';
 
@@ -81,6 +83,14 @@ export class RxTreeModel implements TreeModelData {
     if (d.learningRate !== undefined) this.learningRate = d.learningRate;
     this.params = d.params;
     this.extra = d.extra;
+  }
+  /** Model kind for the registry (lib/scoring): rxSerializeModel, the server, the CLI. */
+  get modelKind(): string {
+    return this.kind;
+  }
+  /** ONNX export (lib/onnx): TreeEnsemble (ai.onnx.ml 5, opset 21), double thresholds. */
+  toOnnx(opts: OnnxExportOptions = {}): Uint8Array {
+    return rxToOnnx(this, opts);
   }
   get numTrees(): number {
     return this.trees.nodeOffset.length - 1;
@@ -200,6 +210,8 @@ export interface TreePredictOptions {
   computeResiduals?: boolean;
   /** binary classification cutoff on P(second level) (default 0.5) */
   cutoff?: number;
+  /** 'native' (compiled scorer) or 'onnx' (onnxruntime-node on the exported graph): probabilities + class / prediction (lib/onnx/scorer.ts). */
+  engine?: 'js' | 'native' | 'onnx';
   /** also write the model's predictor variables */
   writeModelVars?: boolean;
   /** write the predictions to this sink as well (returned table is unchanged) */
@@ -239,6 +251,7 @@ function probsOf(model: RxTreeModel, raw: Float64Array, n: number): { probs: Flo
 /** Predictions of a tree model for `data` as a table of columns. */
 export async function predictTreeModel(model: RxTreeModel, data: unknown, opts: TreePredictOptions = {}): Promise<PredictionTable> {
   if (!(model instanceof RxTreeModel)) throw new RxError('RX_ARG', 'Expected a tree model (rxDTree, rxDForest, rxBTrees, rxFastTrees, rxFastForest) for model');
+  if (opts.engine === 'native' || opts.engine === 'onnx') return rxScore(model, data, { engine: opts.engine, ...(opts.cutoff !== undefined ? { cutoff: opts.cutoff } : {}) });
   const writeVars = [...(opts.extraVarsToWrite ?? []), ...(opts.writeModelVars ? model.features.map((f) => f.name) : [])];
   const extras = [...writeVars, ...(opts.computeResiduals ? [model.response.name] : [])];
   const { x, n, extraCols } = await readPredictors(data, model.features, extras);

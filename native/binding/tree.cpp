@@ -405,6 +405,13 @@ Napi::Value TrainRpart(const Napi::CallbackInfo& info) {
     p->maxDepth = static_cast<int>(NumProp(env, o, "maxDepth", 30));
     p->cp = NumProp(env, o, "cp", 0.01);
     p->maxUnorderedLevels = static_cast<int>(NumProp(env, o, "maxUnorderedLevels", 32));
+    auto cost = F64(env, o.Get("cost"), "cost", true);
+    if (cost.first) {
+      if (static_cast<int>(cost.second) != data->d.p) rxb::ThrowRx(env, "RX_ARG", "cost must have one entry per predictor");
+      for (std::size_t i = 0; i < cost.second; ++i)
+        if (!(cost.first[i] > 0)) rxb::ThrowRx(env, "RX_ARG", "cost entries must be > 0");
+      p->cost.assign(cost.first, cost.first + cost.second);
+    }
     if (p->method == 1) {
       auto pr = F64(env, o.Get("prior"), "prior");
       auto ls = F64(env, o.Get("loss"), "loss");

@@ -26,10 +26,11 @@ describe('rxDTree vs rpart on kyphosis', () => {
     ['gini', 'gini', 0],
     ['information', 'information', 0],
     ['gini_cp01', 'gini', 0.01],
+    ['gini_cost', 'gini', 0],
   ] as const) {
     it(`${key}: same tree, frame and cp table`, async () => {
       const r = ref[key];
-      const m = await rxDTree('Kyphosis ~ Age + Number + Start', kyphosis(), { cp, minSplit: 20, minBucket: 7, maxDepth: 30, xVal: ref.xgroups, parms: { split }, maxNumBins: 200 });
+      const m = await rxDTree('Kyphosis ~ Age + Number + Start', kyphosis(), { cp, minSplit: 20, minBucket: 7, maxDepth: 30, xVal: ref.xgroups, parms: { split }, maxNumBins: 200, ...(key === 'gini_cost' ? { cost: [1, 1, 3] } : {}) });
       expect(dtreeToString(m)).toBe(r.print);
       const fr = dtreeFrame(m);
       expect(fr.map((x) => x.node)).toEqual(r.node);

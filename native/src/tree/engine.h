@@ -84,6 +84,7 @@ struct GrowParams {
   bool localMidpoint = false;// thresholds midway between values present in the node (rpart)
   bool missingInGain = true; // missing rows take part in the split gain (false: rpart)
   bool serial = false;       // no inner threads (the caller parallelises over trees)
+  std::vector<double> featureCost;  // rpart `cost`: a split's gain is divided by its variable's cost
 };
 // Per-row statistics: h[i] and g[i*K + k]; rows given by `rows` (with multiplicity weights
 // folded into g/h by the caller) and `cnt` (row counts, e.g. bootstrap multiplicity).

@@ -295,6 +295,7 @@ void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
       if (L[0] < p_.minLeaf || R[0] < p_.minLeaf) continue;
       if (L[1] < p_.minHess || R[1] < p_.minHess) continue;
       double gain = score(L[1], L + 2) + score(R[1], R + 2) - parent;
+      if (!p_.featureCost.empty()) gain /= p_.featureCost[f];
       if (gain > bestGain) {
         bestGain = gain;
         bestPos = oi;

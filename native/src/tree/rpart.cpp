@@ -273,6 +273,7 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
   gp.localMidpoint = true;
   gp.missingInGain = false;
   gp.maxUnorderedLevels = p.maxUnorderedLevels;
+  gp.featureCost = p.cost;
 
   // root risk -> alpha
   Grown full;

@@ -20,6 +20,7 @@ struct RpartParams {
   int maxDepth = 30;
   double cp = 0.01;
   int maxUnorderedLevels = 32;
+  std::vector<double> cost;  // per variable (empty: all 1)
   const int32_t* xgroups = nullptr;  // 1..nxval per row, or null
   int nxval = 0;
 };
