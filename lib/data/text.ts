@@ -542,7 +542,6 @@ export class RxTextData implements DataSource, DataSink {
     let eof = false;
     let line = plan.dataLine;
     let rowIndex = 0; // rows read so far (file order)
-    let emitted = 0; // rows handed out
     let bytesDone = 0; // data bytes consumed so far
     const knownTotal = this.knownRows ?? (plan.sniffedAll ? plan.sniffedRows : undefined);
     const reader: ByteReader = await openBytes(this.file, plan.dataStart);
@@ -618,64 +617,85 @@ export class RxTextData implements DataSource, DataSink {
       }
     };
 
+    // Builds the next chunk (null at the end). The generator starts building chunk i+1
+    // before it yields chunk i, so parsing (native threads) overlaps the consumer's work on
+    // chunk i; at most two chunks are in memory.
+    let planned = 0; // rows of the chunks built so far
+    const buildChunk = async (): Promise<{ chunk: Chunk; done: boolean } | null> => {
+      if (planned >= limit) return null;
+      const target = Math.min(rowsPerRead, limit - planned);
+      // rows to allocate: the target, or fewer near the end of a file of known size
+      let cap = target;
+      if (knownTotal !== undefined) cap = Math.max(1, Math.min(target, knownTotal - rowIndex));
+      else if (dataBytes !== undefined && rowIndex > 0) {
+        const est = Math.ceil(((dataBytes - bytesDone) * rowIndex * 1.2) / bytesDone) + 1024;
+        cap = Math.max(1, Math.min(target, est));
+      }
+      let cols = want.map((j) => allocColumn(plan.fields[j]!.type, cap));
+      const outs: Array<CsvOutColumn | null> = plan.fields.map(() => null);
+      const strParts: StringPart[][] = want.map(() => []);
+      const anyMissing = want.map(() => false);
+      let k = 0;
+      for (;;) {
+        if (k === cap) {
+          if (cap === target || (eof && filled === 0)) break;
+          // the estimate was short: grow the arrays toward the target
+          const grown = Math.min(target, cap * 2 + 1024);
+          cols = cols.map((c) => growColumn(c, grown));
+          cap = grown;
+        }
+        for (let i = 0; i < want.length; i++) outs[want[i]!] = cols[i]!;
+        const res = await step(cap - k, outs, k);
+        if (!res) break;
+        for (let i = 0; i < want.length; i++) {
+          const c = res.columns![want[i]!]!;
+          if (c.anyMissing) anyMissing[i] = true;
+          if (c.bytes) strParts[i]!.push({ bytes: c.bytes, offsets: c.offsets!, codes: c.codes, ascii: c.ascii === true, at: k, n: res.rows });
+        }
+        k += res.rows;
+      }
+      if (k === 0) return null;
+      for (const [j, m] of master) if (snapshot.get(j)!.length !== m.length) snapshot.set(j, [...m]);
+      const columns: Record<string, Column> = {};
+      for (let i = 0; i < want.length; i++) {
+        const j = want[i]!;
+        const f = plan.fields[j]!;
+        const c = cols[i]!;
+        const valid = anyMissing[i] ? (k === cap ? c.valid : c.valid.slice(0, k)) : undefined;
+        let col: Column;
+        if (f.type === 'string') col = { type: 'string', data: decodeStrings(strParts[i]!, c.valid, k) };
+        else col = { type: f.type, data: k === cap ? c.data! : c.data!.slice(0, k) };
+        if (valid) col.valid = valid;
+        if (f.type === 'factor') col.levels = snapshot.get(j) ?? [];
+        columns[names[i]!] = col;
+      }
+      const chunk: Chunk = { numRows: k, startRow: startRow + planned, names: [...names], columns, owned: true };
+      planned += k;
+      return { chunk, done: k < target || planned >= limit };
+    };
+
+    let next: Promise<{ chunk: Chunk; done: boolean } | null> | undefined;
     try {
       // rows before startRow: parsed (levels learnt, like a full pass) but not kept
       while (rowIndex < startRow) {
         if (!(await step(startRow - rowIndex, null, 0))) break;
       }
-      while (emitted < limit) {
-        const target = Math.min(rowsPerRead, limit - emitted);
-        // rows to allocate: the target, or fewer near the end of a file of known size
-        let cap = target;
-        if (knownTotal !== undefined) cap = Math.max(1, Math.min(target, knownTotal - rowIndex));
-        else if (dataBytes !== undefined && rowIndex > 0) {
-          const est = Math.ceil(((dataBytes - bytesDone) * rowIndex * 1.2) / bytesDone) + 1024;
-          cap = Math.max(1, Math.min(target, est));
+      next = buildChunk();
+      for (;;) {
+        const r = await next;
+        next = undefined;
+        if (!r) break;
+        if (!r.done) {
+          next = buildChunk();
+          next.catch(() => {}); // surfaced when awaited above, after the consumer's turn
         }
-        let cols = want.map((j) => allocColumn(plan.fields[j]!.type, cap));
-        const outs: Array<CsvOutColumn | null> = plan.fields.map(() => null);
-        const strParts: StringPart[][] = want.map(() => []);
-        const anyMissing = want.map(() => false);
-        let k = 0;
-        for (;;) {
-          if (k === cap) {
-            if (cap === target || (eof && filled === 0)) break;
-            // the estimate was short: grow the arrays toward the target
-            const grown = Math.min(target, cap * 2 + 1024);
-            cols = cols.map((c) => growColumn(c, grown));
-            cap = grown;
-          }
-          for (let i = 0; i < want.length; i++) outs[want[i]!] = cols[i]!;
-          const res = await step(cap - k, outs, k);
-          if (!res) break;
-          for (let i = 0; i < want.length; i++) {
-            const c = res.columns![want[i]!]!;
-            if (c.anyMissing) anyMissing[i] = true;
-            if (c.bytes) strParts[i]!.push({ bytes: c.bytes, offsets: c.offsets!, codes: c.codes, ascii: c.ascii === true, at: k, n: res.rows });
-          }
-          k += res.rows;
-        }
-        if (k === 0) break;
-        for (const [j, m] of master) if (snapshot.get(j)!.length !== m.length) snapshot.set(j, [...m]);
-        const columns: Record<string, Column> = {};
-        for (let i = 0; i < want.length; i++) {
-          const j = want[i]!;
-          const f = plan.fields[j]!;
-          const c = cols[i]!;
-          const valid = anyMissing[i] ? (k === cap ? c.valid : c.valid.slice(0, k)) : undefined;
-          let col: Column;
-          if (f.type === 'string') col = { type: 'string', data: decodeStrings(strParts[i]!, c.valid, k) };
-          else col = { type: f.type, data: k === cap ? c.data! : c.data!.slice(0, k) };
-          if (valid) col.valid = valid;
-          if (f.type === 'factor') col.levels = snapshot.get(j) ?? [];
-          columns[names[i]!] = col;
-        }
-        yield { numRows: k, startRow: startRow + emitted, names: [...names], columns, owned: true };
-        emitted += k;
-        if (k < target) break; // the data ended inside this chunk
+        yield r.chunk;
+        if (r.done) break;
       }
       completed = true;
     } finally {
+      // a consumer that stops early: let the chunk being built finish before closing
+      if (next) await next.catch(() => {});
       await reader.close();
       this.lastWarnings = [...warn.values()];
       if (completed && fullPass && opts.columns === undefined) this.knownRows = rowIndex;
@@ -693,23 +713,27 @@ interface OutCol {
   valid: Uint8Array;
 }
 
+// Chunk arrays are allocated uninitialised (each its own ArrayBuffer, not pooled): the
+// parser writes every row, and a short last chunk is sliced to its rows.
+const raw = (bytes: number): ArrayBuffer => Buffer.allocUnsafeSlow(Math.max(1, bytes)).buffer as ArrayBuffer;
+
 function allocColumn(type: ColumnType, n: number): OutCol {
-  const valid = new Uint8Array(n);
+  const valid = new Uint8Array(raw(n), 0, n);
   switch (type) {
     case 'float64':
     case 'timestamp':
-      return { data: new Float64Array(n), valid };
+      return { data: new Float64Array(raw(n * 8), 0, n), valid };
     case 'float32':
-      return { data: new Float32Array(n), valid };
+      return { data: new Float32Array(raw(n * 4), 0, n), valid };
     case 'int32':
     case 'date':
     case 'factor':
-      return { data: new Int32Array(n), valid };
+      return { data: new Int32Array(raw(n * 4), 0, n), valid };
     case 'int16':
-      return { data: new Int16Array(n), valid };
+      return { data: new Int16Array(raw(n * 2), 0, n), valid };
     case 'uint8':
     case 'bool':
-      return { data: new Uint8Array(n), valid };
+      return { data: new Uint8Array(raw(n), 0, n), valid };
     default:
       return { valid };
   }

@@ -439,6 +439,18 @@ describe('RxTextData: line ends, blank lines, row cap, string paths', () => {
     }
   });
 
+  it('a consumer that stops early (while the next chunk is being built) leaves the source reusable', async () => {
+    const f = tmpFile(`a,s\n${Array.from({ length: 5000 }, (_, i) => `${i},v${i % 7}`).join('\n')}\n`);
+    const src = new RxTextData(f, { blockSize: 1024 });
+    for await (const ch of src.chunks({ rowsPerRead: 100 })) {
+      expect(ch.numRows).toBe(100);
+      break;
+    }
+    const r = await readAll(src, { rowsPerRead: 999 });
+    expect(r.rows).toBe(5000);
+    expect(r.cols.s![4999]).toBe(`v${4999 % 7}`);
+  });
+
   it('chunks own their typed arrays and have exactly rowsPerRead rows', async () => {
     const f = tmpFile(`a,b\n${Array.from({ length: 1000 }, (_, i) => `${i},${i * 0.5}`).join('\n')}\n`);
     const sizes: number[] = [];
