@@ -9,6 +9,7 @@ import { qnorm, qt } from '../stats/distributions.js';
 import { argError } from '../validate.js';
 import { buildDesign, hasResponseColumns, responseValues } from './design.js';
 import { makeFamily } from './family.js';
+import { rxScore } from '../onnx/scorer.js';
 import type { GlmResult, LinModResult } from './results.js';
 
 export interface RxPredictOptions {
@@ -25,11 +26,14 @@ export interface RxPredictOptions {
   rowsPerRead?: number;
   /** Unknown factor levels: error (true, default, as RevoScaleR) or NA (false). */
   checkFactorLevels?: boolean;
+  /** 'native' (compiled scorer) or 'onnx' (onnxruntime-node on the exported graph): `<y>_Pred` only (lib/onnx/scorer.ts). */
+  engine?: 'js' | 'native' | 'onnx';
 }
 
 /** Predictions as named Float64Arrays (NaN where a row had missing predictors). */
 export async function rxPredict(model: LinModResult | GlmResult, data: unknown, opts: RxPredictOptions = {}): Promise<Record<string, Float64Array | unknown[]>> {
   if (!model || !('design' in model)) throw argError('an rxLinMod, rxLogit or rxGlm model', 'model', model);
+  if (opts.engine === 'native' || opts.engine === 'onnx') return rxScore(model, data, { engine: opts.engine }) as Promise<Record<string, Float64Array>>;
   const d = model.toJSON();
   const design = d.design;
   const source = resolveSource(data);

@@ -4,6 +4,7 @@
  * with R's printCoefmat column formatting.
  */
 import type { DesignSpec } from './design.js';
+import { type OnnxExportOptions, rxToOnnx } from '../onnx/index.js';
 import { pnorm, pt } from '../stats/distributions.js';
 import type { FamilySpec } from './family.js';
 
@@ -263,6 +264,10 @@ abstract class ModelBase<D extends ModelCommon> {
   }
   toJSON(): D {
     return this.d;
+  }
+  /** ONNX export (lib/onnx): the formula's preprocessing, coefficients and inverse link. */
+  toOnnx(opts: OnnxExportOptions = {}): Uint8Array {
+    return rxToOnnx(this, opts);
   }
   /** Coefficients by RevoScaleR-style name (NaN when aliased). */
   coef(): Record<string, number> {

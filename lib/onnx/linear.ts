@@ -215,16 +215,9 @@ class Compiler {
     if (v.expr.type === 'name') {
       const x = this.input(v.expr.name, 'factor');
       if (levels.length === 0) return g.op('Add', [g.op('Cast', [g.op('Shape', [x])], { to: { int: 11 } }), this.dbl(Number.NaN)]);
-      return g.op(
-        'LabelEncoder',
-        [x],
-        {
-          keys_strings: { strings: levels },
-          values_tensor: { tensor: { type: 'double', dims: [levels.length], data: levels.map((_, i) => i) } },
-          default_tensor: { tensor: { type: 'double', dims: [1], data: [Number.NaN] } },
-        },
-        ML_DOMAIN,
-      );
+      // float codes (ai.onnx.ml 2+: any opset), exact for small integers, then double
+      const code = g.op('LabelEncoder', [x], { keys_strings: { strings: levels }, values_floats: { floats: levels.map((_, i) => i) }, default_float: { float: Number.NaN } }, ML_DOMAIN);
+      return g.op('Cast', [code], { to: { int: 11 } });
     }
     throw unsupported(`factor variable ${v.label}`, this.spec.formula);
   }

@@ -13,7 +13,8 @@
  *    once per output (leaf weights target one output each in v5).
  *  - Post-processing in the graph: boosting init score, sigmoid / softmax / exp, and the
  *    class decision exactly as rxPredictTrees makes it.
- * Outputs: classifiers `label` [N,1] string and `probabilities` [N,K] double;
+ * Outputs: classifiers `label` [N,1] string and `probabilities` [N,K] double (binary
+ * rxFastTrees / rxFastForest also `Score` [N,1]: the raw sum / P(second level));
  * regression `<y>_Pred` [N,1] double (`Score` for rxFastTrees / rxFastForest).
  */
 import { RxError } from '../errors.js';
@@ -246,6 +247,11 @@ export function treeModelToOnnx(model: TreeModelLike, opts: { opset?: number; cu
     g.op('Gather', [g.constant('levels', { type: 'string', dims: [nc], data: lv }), cls], { axis: { int: 0 } }, undefined, 'label');
     g.output({ name: 'label', type: 'string', shape: [null, 1] });
     g.output({ name: 'probabilities', type: 'double', shape: [null, nc] });
+    if (nc === 2 && (model.kind === 'rxFastTrees' || model.kind === 'rxFastForest')) {
+      // MicrosoftML's Score: the raw sum for boosting, P(second level) for the forest
+      g.op('Identity', [model.task === 'bernoulli' ? raw : sliceCol(g, probs, 1)], undefined, undefined, 'Score');
+      g.output({ name: 'Score', type: 'double', shape: [null, 1] });
+    }
   } else {
     const name = treeRegressionOutput(model);
     const pred = model.task === 'poisson' ? g.op('Exp', [raw]) : raw;

@@ -54,6 +54,7 @@ async function checkClassifier(model: RxTreeModel, test: Table): Promise<void> {
     const r = await rxPredictTrees(model, test);
     const p1 = Float64Array.from({ length: n }, (_, i) => probs[i * 2 + 1]!);
     expect(maxAbsDiff(p1, r.Probability as Float64Array)).toBeLessThanOrEqual(TOL);
+    expect(maxAbsDiff(out.Score!.data as Float64Array, r.Score as Float64Array)).toBeLessThanOrEqual(TOL);
     expect(out.label!.data).toEqual(r.PredictedLabel);
   } else {
     const rp = await rxPredictTrees(model, test, { type: 'prob' });
@@ -110,16 +111,17 @@ describe('ONNX export of tree models: parity with rxPredictTrees (onnxruntime-no
     await checkRegression(await rxFastForest(`hours_per_week ~ age + sex + occupation + education_num`, a.train, { method: 'regression', numTrees: 10, randomSeed: 10 }), a.test);
   });
   it('missing values follow the learned default direction', async () => {
-    // a stump on age only: rows with NaN age must get the leaf the model sends them to
-    const m = await rxDTree('income ~ age', a.train, { maxDepth: 1, cp: 0 });
-    const test: Table = { age: [20, 70, null, null] };
+    // rows with every predictor missing must reach the leaf the learned default directions lead to
+    const m = await rxDTree('income ~ age + education_num + hours_per_week', a.train, { maxDepth: 4, cp: 0 });
+    const t = m.trees;
+    expect(t.feature[0]).toBeGreaterThanOrEqual(0);
+    const test: Table = { age: [20, 70, null, null], education_num: [9, 14, null, null], hours_per_week: [40, 50, null, null] };
     const out = await runOnnx(rxToOnnx(m), test);
     const r = await rxPredictTrees(m, test, { type: 'prob' });
     expect(maxAbsDiff(out.probabilities!.data as Float64Array, Float64Array.from([0, 1, 2, 3].flatMap((i) => m.levels!.map((l) => (r[`${l}_prob`] as Float64Array)[i]!))))).toBe(0);
-    const t = m.trees;
-    const dl = t.defaultLeft[0]!;
-    const side = dl ? t.left[0]! : t.right[0]!;
-    const p1 = t.K === 1 ? t.value[side]! : t.value[side * t.K + 1]!;
+    let nd = 0;
+    while (t.feature[nd]! >= 0) nd = t.defaultLeft[nd] ? t.left[nd]! : t.right[nd]!;
+    const p1 = t.K === 1 ? t.value[nd]! : t.value[nd * t.K + 1]!;
     expect((out.probabilities!.data as Float64Array)[2 * 2 + 1]).toBe(p1);
     expect((out.probabilities!.data as Float64Array)[3 * 2 + 1]).toBe(p1);
   });

@@ -1,0 +1,121 @@
+// Real-time scorers (no Node headers): compiled tree ensembles and linear models that
+// score one row (no allocation) or a batch (rows split over rx::parallel_for).
+//
+// Trees are flattened into one contiguous node array (32-byte nodes, global child
+// indices, a leaf's `left` is its value offset), so scoring is a pointer walk per tree.
+// Decisions are those of rx::tree (native/src/tree): NaN -> the learned default
+// direction; numeric: x <= threshold goes left; categorical: level code in the bitset
+// goes left (codes outside it go right).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace rx {
+namespace score {
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  // Number of input values per row.
+  virtual int inputs() const = 0;
+  // Output values per row.
+  virtual int width() const = 0;
+  // One row: x[inputs()] -> out[width()]. No allocation.
+  virtual void score_row(const double* x, double* out) const = 0;
+  // Rows [b, e) of a column-major batch x[j*n + i] -> out[i*width() + k].
+  virtual void score_range(const double* x, int64_t n, int64_t b, int64_t e, double* out) const = 0;
+  // Whole batch on the thread budget.
+  void score_batch(const double* x, int64_t n, double* out) const;
+};
+
+// Post-processing of tree sums (raw, K outputs, init added):
+// kSigmoidTriple: [1 - p, p, raw] (rxFastTrees' Score is the raw sum).
+enum TreePost { kRaw = 0, kExp = 1, kSigmoidPair = 2, kSoftmax = 3, kPair = 4, kSigmoidTriple = 5 };
+
+struct TreeArrays {
+  int K = 1;                        // values per node
+  int outputs = 1;                  // raw outputs per row
+  int p = 0;                        // features
+  const int32_t* nodeOffset = nullptr;
+  int64_t nTrees = 0;
+  const int32_t* feature = nullptr;
+  const double* threshold = nullptr;
+  const int32_t* left = nullptr;
+  const int32_t* right = nullptr;
+  const uint8_t* defaultLeft = nullptr;
+  const int32_t* catOffset = nullptr;
+  const int32_t* catWords = nullptr;
+  const int32_t* catBits = nullptr;
+  int64_t nCatBits = 0;
+  const double* value = nullptr;
+  const int32_t* treeClass = nullptr;
+  const double* treeWeight = nullptr;
+  int64_t nNodes = 0;
+  std::vector<double> init;         // empty or `outputs` values
+  int post = kRaw;
+};
+
+struct Node {
+  double threshold;
+  int32_t feature;   // -1: leaf
+  int32_t left;      // leaf: offset of its values in `values`
+  int32_t right;
+  int32_t cat;       // -1 numeric, else offset into catBits
+  int32_t catLimit;  // catWords * 32
+  int32_t defaultLeft;
+};
+
+class TreeScorer : public Scorer {
+ public:
+  // Validates and copies the arrays (throws rx::Error RX_MODEL on inconsistent input).
+  explicit TreeScorer(const TreeArrays& a);
+  int inputs() const override { return p_; }
+  int width() const override { return width_; }
+  void score_row(const double* x, double* out) const override;
+  void score_range(const double* x, int64_t n, int64_t b, int64_t e, double* out) const override;
+
+ private:
+  template <typename Get>
+  inline int32_t leaf(int32_t root, Get get) const;
+  void finish(const double* raw, double* out) const;
+  int p_ = 0, K_ = 1, outputs_ = 1, width_ = 1, post_ = kRaw;
+  std::vector<Node> nodes_;
+  std::vector<int32_t> roots_, cls_;
+  std::vector<double> weight_, values_, init_;
+  std::vector<uint32_t> catBits_;
+};
+
+// Linear predictor over raw inputs: eta = intercept + sum over offsets of x[o]
+//   + sum over terms of beta[slot(term, factor codes)] * product of the term's numerics,
+// then the inverse link. A NaN input (or a factor code outside its levels) gives NaN.
+enum Link { kIdentity = 0, kLog = 1, kLogit = 2, kProbit = 3, kCloglog = 4, kInverse = 5, kInvSquare = 6, kSqrt = 7, kPower = 8 };
+
+struct LinearSpec {
+  int nInputs = 0;
+  double intercept = 0;
+  // per term t: numerics numIdx[numOff[t] .. numOff[t+1]), factors facIdx/facSize[facOff[t] ..),
+  // coefficients beta[slot[t] + combo] with combo = sum code_j * prod(size of earlier factors)
+  std::vector<int32_t> numOff, numIdx, facOff, facIdx, facSize, slot;
+  std::vector<double> beta;
+  std::vector<int32_t> offsets;
+  int link = kIdentity;
+  double linkPower = 1;
+};
+
+class LinearScorer : public Scorer {
+ public:
+  explicit LinearScorer(LinearSpec s);
+  int inputs() const override { return s_.nInputs; }
+  int width() const override { return 1; }
+  void score_row(const double* x, double* out) const override;
+  void score_range(const double* x, int64_t n, int64_t b, int64_t e, double* out) const override;
+
+ private:
+  template <typename Get>
+  inline double eta(Get get) const;
+  double inv(double eta) const;
+  LinearSpec s_;
+};
+
+}  // namespace score
+}  // namespace rx
