@@ -10,15 +10,17 @@ import { RxError } from '../errors.js';
 import { resolveInput } from '../etl/common.js';
 import { rxImport } from '../etl/import.js';
 import { rxGetInfo } from '../etl/info.js';
-import { rxGlm, rxLinMod, rxLogit, rxPredict } from '../models/index.js';
+import { rxGlm, rxLinMod, rxLogit } from '../models/index.js';
+import { rxPredict } from '../predict.js';
 import { rxNativeInfo } from '../native/info.js';
 import { packageRoot } from '../native/loader.js';
+import { rxToOnnx } from '../onnx/index.js';
 import { rxOptions } from '../options.js';
 import { isRxModel, type RxModel } from '../scoring/registry.js';
 import { rxSerializeModel, rxUnserializeModel } from '../scoring/serialize.js';
 import { createScoringServer } from '../server/server.js';
 import { rxSummary } from '../summary/index.js';
-import { rxBTrees, rxDForest, rxDTree, rxFastForest, rxFastTrees, RxTreeModel, rxPredictTrees } from '../trees/index.js';
+import { dtreeToString, rxBTrees, rxDForest, rxDTree, rxFastForest, rxFastTrees, RxTreeModel } from '../trees/index.js';
 import type { CliIO } from './main.js';
 import { writeFileAtomic } from './main.js';
 
@@ -82,7 +84,20 @@ async function saveModel(model: RxModel | object, values: Values, io: CliIO): Pr
 
 function printModel(model: { summary?(): { toString(): string }; toString(): string; toJSON?(): unknown }, values: Values, io: CliIO): void {
   if (values.json) io.out(JSON.stringify(model.toJSON ? model.toJSON() : model, jsonReplacer, 2));
+  else if (model instanceof RxTreeModel) io.out(describeTreeModel(model));
   else io.out(model.summary ? model.summary().toString() : model.toString());
+}
+
+/** rxDTree prints like rpart; ensembles print their size, task and (when computed) OOB error. */
+function describeTreeModel(m: RxTreeModel): string {
+  if (m.kind === 'rxDTree') return dtreeToString(m);
+  const lines = [`${m.kind}: ${m.formula}`, `Task: ${m.task}; number of trees: ${m.numTrees}`];
+  if (m.levels) lines.push(`Classes: ${m.levels.join(', ')}`);
+  const oob = m.extra.oobError as number[] | undefined;
+  if (Array.isArray(oob) && oob.length) lines.push(`Out-of-bag error after ${oob.length} trees: ${Number(oob[oob.length - 1]).toPrecision(4)}`);
+  const imp = Object.entries(m.importance(true)).sort((a, b) => b[1] - a[1]).slice(0, 10);
+  if (imp.length) lines.push('Variable importance (split gain, %):', ...imp.map(([k, v]) => `  ${k.padEnd(20)} ${v.toFixed(1)}`));
+  return lines.join('\n');
 }
 
 export function jsonReplacer(_k: string, v: unknown): unknown {
@@ -130,18 +145,12 @@ function fitCommand(name: string): Command {
     options: modelOptions,
     positionals: 2,
     async run([formula, data], values, io) {
-      const model = (await fitters[name]!(formula!, resolveInput(data!, 'data'), fitOptions(values))) as RxModel & { summary?(): { toString(): string }; toString(): string };
+      const model = (await fitters[name]!(formula!, resolveInput(data!, 'data', { stringsAsFactors: true }), fitOptions(values))) as RxModel & { summary?(): { toString(): string }; toString(): string };
       printModel(model, values, io);
       await saveModel(model, values, io);
       return 0;
     },
   };
-}
-
-/** Scores a model (any kind) on data; returns output columns. */
-export async function predictAny(model: unknown, data: unknown, opts: Record<string, unknown> = {}): Promise<Record<string, ArrayLike<unknown>>> {
-  if (model instanceof RxTreeModel) return rxPredictTrees(model, data, opts) as Promise<Record<string, ArrayLike<unknown>>>;
-  return rxPredict(model as Parameters<typeof rxPredict>[0], data, opts) as Promise<Record<string, ArrayLike<unknown>>>;
 }
 
 function columnsToRows(cols: Record<string, ArrayLike<unknown>>): Array<Record<string, unknown>> {
@@ -211,7 +220,7 @@ const commands: Record<string, Command> = {
     positionals: 2,
     async run([modelFile, data], values, io) {
       const model = await loadModel(modelFile!);
-      const cols = await predictAny(model, resolveInput(data!, 'data'), jsonOption(values.options, '--options'));
+      const cols = await rxPredict(model, resolveInput(data!, 'data'), jsonOption(values.options, '--options'));
       const rows = columnsToRows(cols);
       if (values.json) {
         io.out(JSON.stringify(rows));
@@ -231,9 +240,8 @@ const commands: Record<string, Command> = {
     options: { help: common.help },
     positionals: 2,
     async run([modelFile, out], _values, io) {
-      const model = (await loadModel(modelFile!)) as RxModel & { toOnnx?: () => Uint8Array | Promise<Uint8Array> };
-      if (typeof model.toOnnx !== 'function') throw new RxError('RX_MODEL', `${model.modelKind} models have no ONNX exporter`);
-      await writeFileAtomic(out!, await model.toOnnx());
+      const model = (await loadModel(modelFile!)) as RxModel;
+      await writeFileAtomic(out!, rxToOnnx(model));
       io.out(`ONNX model written to ${out}`);
       return 0;
     },
@@ -294,7 +302,7 @@ const commands: Record<string, Command> = {
       io.out('\n== rxLogit(IsArrDelayed ~ CRSDepTime + Distance + UniqueCarrier)');
       io.out((await rxLogit('IsArrDelayed ~ CRSDepTime + Distance + UniqueCarrier', data, { reportProgress: 0 })).summary().toString());
       io.out('\n== rxDTree(IsArrDelayed ~ CRSDepTime + Distance + DepDelay, maxDepth 3)');
-      io.out((await rxDTree('IsArrDelayed ~ CRSDepTime + Distance + DepDelay', data, { maxDepth: 3 })).toString());
+      io.out(dtreeToString(await rxDTree('IsArrDelayed ~ CRSDepTime + Distance + DepDelay', data, { maxDepth: 3 })));
       io.out(`\nquickstart finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return 0;
     },

@@ -58,3 +58,18 @@ describe('rxscale CLI', () => {
     expect(missing.code).toBe(1);
   });
 });
+
+describe('rxscale CLI with tree models', () => {
+  it('fits rxDTree (printed like rpart) and rxDForest, saves and scores them through rxPredict', async () => {
+    const model = join(dir, 'tree.rxm');
+    const fit = await run('dtree', 'dist ~ speed', csv, '--out', model, '--options', '{"maxDepth":2,"minSplit":5}');
+    expect(fit.code, fit.err).toBe(0);
+    expect(fit.out).toMatch(/node\), split, n, deviance, yval/);
+    const p = await run('predict', model, csv, '--json');
+    expect(p.code, p.err).toBe(0);
+    expect(JSON.parse(p.out)).toHaveLength(50);
+    const forest = await run('dforest', 'kind ~ speed + dist', csv, '--options', '{"nTree":5,"seed":1}');
+    expect(forest.code, forest.err).toBe(0);
+    expect(forest.out).toMatch(/rxDForest: kind ~ speed \+ dist[\s\S]*number of trees: 5/);
+  });
+});
