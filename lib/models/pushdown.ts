@@ -59,28 +59,36 @@ function numericExpr(ctx: SqlPassContext, schema: Schema, e: ExprNode): string {
 
 function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext): SqlDesign {
   const m = design.model;
+  // Three levels, each computed once per row (PostgreSQL: OFFSET 0 fences keep it from
+  // inlining them back into every use): rx_a reads the source columns / expressions into
+  // atoms rx_aK, rx_b derives the row's validity flag and the unknown-level flag from the
+  // atoms, rx_d builds the model-matrix columns from the atoms, NULL on invalid rows.
+  const atoms: string[] = [];
+  const atom = (sql: string): string => {
+    atoms.push(`${sql} AS rx_a${atoms.length}`);
+    return `rx_a${atoms.length - 1}`;
+  };
   const valid: string[] = [];
   const bad: string[] = [];
-  // per variable: { numeric: sql } or { factor: key sql + level values }
   const vars = m.variables.map((vs) => {
     if (vs.fRange) {
       const call = vs.expr as CallNode;
       const arg = call.args.find((a) => a.name === 'x') ?? call.args.find((a) => a.name === undefined);
       if (!arg) noSql(`${vs.label} has no argument`);
-      const x = numericExpr(ctx, schema, arg.value);
-      const fl = `FLOOR(${x})`;
+      // FLOOR keeps NULL / NaN / +-Infinity, so finite(FLOOR(x)) == finite(x)
+      const fl = atom(`FLOOR(${numericExpr(ctx, schema, arg.value)})`);
       const inRange = `${fl} >= ${dparam(ctx, vs.fRange.low)} AND ${fl} <= ${dparam(ctx, vs.fRange.high)}`;
-      valid.push(`${finite(ctx, x)} AND ${inRange}`);
-      bad.push(`(${finite(ctx, x)} AND NOT (${inRange}))`);
+      valid.push(`${finite(ctx, fl)} AND ${inRange}`);
+      bad.push(`(${finite(ctx, fl)} AND NOT (${inRange}))`);
       return { kind: 'factor' as const, key: fl, levels: vs.levels!.map((_, i) => vs.fRange!.low + i) as Array<string | number> };
     }
     if (vs.kind === 'numeric') {
-      const x = numericExpr(ctx, schema, vs.expr);
+      const x = atom(numericExpr(ctx, schema, vs.expr));
       valid.push(finite(ctx, x));
       return { kind: 'numeric' as const, sql: x };
     }
     if (!isName(vs.expr, schema)) noSql(`factor ${vs.label} is not a column`);
-    const key = textCol(ctx, schema, vs.expr.name);
+    const key = atom(textCol(ctx, schema, vs.expr.name));
     const levels = vs.levels!;
     const list = levels.map((l) => ctx.param(l)).join(', ');
     valid.push(`${key} IN (${list})`);
@@ -93,26 +101,27 @@ function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext)
   let y: string;
   if (r.kind === 'factor') {
     if (!isName(r.expr, schema)) noSql('factor response is not a column');
-    const key = textCol(ctx, schema, r.expr.name);
+    const raw = textCol(ctx, schema, r.expr.name);
+    const key = atom(raw);
     const lv = r.levels ?? [];
-    y = `CASE ${lv.map((l, i) => `WHEN ${key} = ${ctx.param(l)} THEN CAST(${i} AS ${ctx.double})`).join(' ')} END`;
+    y = atom(`CASE ${lv.map((l, i) => `WHEN ${raw} = ${ctx.param(l)} THEN CAST(${i} AS ${ctx.double})`).join(' ')} END`);
     bad.push(`(${key} IS NOT NULL AND ${key} NOT IN (${lv.map((l) => ctx.param(l)).join(', ')}))`);
   } else if (r.kind === 'logical') {
     const e = ctx.expr(r.expr);
-    y = `CASE WHEN ${e} THEN CAST(1 AS ${ctx.double}) WHEN NOT (${e}) THEN CAST(0 AS ${ctx.double}) END`;
-  } else y = numericExpr(ctx, schema, r.expr);
+    y = atom(`CASE WHEN ${e} THEN CAST(1 AS ${ctx.double}) WHEN NOT (${e}) THEN CAST(0 AS ${ctx.double}) END`);
+  } else y = atom(numericExpr(ctx, schema, r.expr));
   valid.push(finite(ctx, y));
   let off: string | null = null;
   if (m.offsets.length) {
-    off = m.offsets.map((o) => numericExpr(ctx, schema, o)).join(' + ');
+    off = atom(m.offsets.map((o) => numericExpr(ctx, schema, o)).join(' + '));
     valid.push(finite(ctx, off));
   }
   let w: string | null = null;
   if (design.weightVar) {
-    w = numCol(ctx, schema, design.weightVar);
+    w = atom(numCol(ctx, schema, design.weightVar));
     valid.push(finite(ctx, w));
   }
-  // X columns in X order
+  // X columns in X order, over the atoms
   const cols: string[] = [];
   if (m.intercept) cols.push(`CAST(1 AS ${ctx.double})`);
   for (const t of m.terms) {
@@ -141,13 +150,18 @@ function buildSqlDesign(design: DesignSpec, schema: Schema, ctx: SqlPassContext)
     }
   }
   if (cols.length !== design.xCols.length) noSql('model matrix shape');
+  const names = atoms.map((_, k) => `rx_a${k}`);
   const ok = valid.length ? valid.join(' AND ') : 'TRUE';
-  const sel = cols.map((c, j) => `CASE WHEN ${ok} THEN ${c} END AS rx_c${j}`);
-  sel.push(`CASE WHEN ${ok} THEN ${y} END AS rx_y`);
-  if (w) sel.push(`CASE WHEN ${ok} THEN ${w} END AS rx_w`);
-  if (off) sel.push(`CASE WHEN ${ok} THEN ${off} END AS rx_o`);
-  sel.push(`CASE WHEN ${bad.length ? bad.join(' OR ') : 'FALSE'} THEN 1 ELSE 0 END AS rx_bad`);
-  return { from: `(SELECT ${sel.join(', ')} FROM ${ctx.from}${fence(ctx)}) AS rx_d`, p: cols.length, weighted: !!w, offset: !!off };
+  const b = [...names, `CASE WHEN ${ok} THEN 1 ELSE 0 END AS rx_ok`, `CASE WHEN ${bad.length ? bad.join(' OR ') : 'FALSE'} THEN 1 ELSE 0 END AS rx_bad`];
+  const when = (c: string) => `CASE WHEN rx_ok = 1 THEN ${c} END`;
+  const sel = cols.map((c, j) => `${when(c)} AS rx_c${j}`);
+  sel.push(`${when(y)} AS rx_y`);
+  if (w) sel.push(`${when(w)} AS rx_w`);
+  if (off) sel.push(`${when(off)} AS rx_o`);
+  sel.push('rx_bad');
+  const a = `(SELECT ${atoms.join(', ')} FROM ${ctx.from}${fence(ctx)}) AS rx_sa`;
+  const bb = `(SELECT ${b.join(', ')} FROM ${a}${fence(ctx)}) AS rx_sb`;
+  return { from: `(SELECT ${sel.join(', ')} FROM ${bb}${fence(ctx)}) AS rx_d`, p: cols.length, weighted: !!w, offset: !!off };
 }
 
 function unknownLevels(design: DesignSpec, r: Row): void {
@@ -287,7 +301,8 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   const link = linkSql(ctx, linkName);
   const p = d.p;
   const D = ctx.double;
-  const pw = d.weighted ? 'rx_w' : `CAST(1 AS ${D})`;
+  // prior weight, NULL on incomplete rows (which then drop out of every SUM / COUNT below)
+  const pw = d.weighted ? 'rx_w' : `CASE WHEN rx_y IS NOT NULL THEN CAST(1 AS ${D}) END`;
   const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
   const etaOf = (beta: number[]) => {
     const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
@@ -312,14 +327,16 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   }
   const l1 = [`rx_d.*`, `${eta} AS rx_eta`, `${pw} AS rx_pw`];
   if (spec.prevBeta) l1.push(`${etaOf(spec.prevBeta)} AS rx_etap`);
-  const from1 = `(SELECT ${l1.join(', ')} FROM ${d.from} WHERE rx_d.rx_y IS NOT NULL${fence(ctx)}) AS rx_e`;
+  // every row flows through (COUNT(*) and SUM(rx_bad) need them all in this one scan);
+  // incomplete rows carry NULLs, which no expression below fails on
+  const from1 = `(SELECT ${l1.join(', ')} FROM ${d.from}${fence(ctx)}) AS rx_e`;
   const l2 = ['rx_e.*', `${mu} AS rx_mu`, `${link.muEta('rx_eta')} AS rx_me`];
   if (spec.prevBeta) l2.push(`${link.inv('rx_etap')} AS rx_mup`, `${link.muEta('rx_etap')} AS rx_mep`);
   const from2 = `(SELECT ${l2.join(', ')} FROM ${from1}${fence(ctx)}) AS rx_m`;
   const l3 = ['rx_m.*', `rx_eta - ${d.offset ? 'rx_o' : '0'} + (rx_y - rx_mu) / rx_me AS rx_z`, `CASE WHEN rx_pw > 0 THEN rx_pw * rx_me * rx_me / ${variance('rx_mu')} ELSE 0 END AS rx_ww`];
   const from3 = `(SELECT ${l3.join(', ')} FROM ${from2}${fence(ctx)}) AS rx_z3`;
   const pos = (e: string) => `CASE WHEN rx_pw > 0 THEN ${e} END`;
-  const aggs = ['COUNT(*) AS rx_n', ...crossAggs(p, 'rx_ww', 'rx_z')];
+  const aggs = ['COUNT(*) AS rx_rows', 'SUM(rx_bad) AS rx_bad', 'COUNT(rx_y) AS rx_n', ...crossAggs(p, 'rx_ww', 'rx_z')];
   aggs.push(`SUM(${pos(devResid('rx_y', 'rx_mu', 'rx_pw'))}) AS rx_s0`);
   if (!Number.isNaN(spec.wtdmu)) aggs.push(`SUM(${pos(devResid('rx_y', dparam(ctx, spec.wtdmu), 'rx_pw'))}) AS rx_s1`);
   aggs.push(`SUM(${pos('rx_pw * rx_y')}) AS rx_s2`, `SUM(${pos('rx_pw')}) AS rx_s3`, `COUNT(${pos('1')}) AS rx_s8`, 'MIN(rx_y) AS rx_s9', 'MAX(rx_y) AS rx_s10');
@@ -329,9 +346,7 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   aggs.push(`SUM(${pos('CASE WHEN rx_y > 0 THEN rx_pw * LN(rx_y) ELSE 0 END')}) AS rx_s6`);
   aggs.push(`SUM(${pos(`CASE WHEN rx_mu > 0 THEN rx_pw * (-LN(rx_mu) - rx_y / rx_mu) ELSE ${nanSql(ctx)} END`)}) AS rx_s7`);
   if (spec.binary) aggs.push(`COUNT(CASE WHEN rx_y <> 0 AND rx_y <> 1 THEN 1 END) AS rx_nonbin`);
-  // rows and unknown levels need every row, not only the complete ones
-  const counts = `(SELECT COUNT(*) AS rx_rows, SUM(rx_bad) AS rx_bad FROM ${d.from.replace(/ AS rx_d$/, ' AS rx_d2')}) AS rx_cnt`;
-  const sql = `SELECT ${aggs.join(', ')}, MIN(rx_cnt.rx_rows) AS rx_rows, MIN(rx_cnt.rx_bad) AS rx_bad FROM ${from3} CROSS JOIN ${counts}`;
+  const sql = `SELECT ${aggs.join(', ')} FROM ${from3}`;
   return {
     sql,
     toState(rows) {
