@@ -107,7 +107,9 @@ export interface ChunkOptions {
    * Hint from a consumer that is done with a chunk's arrays when it asks for the next
    * chunk (it neither keeps nor transfers them): the source may then read the next chunk
    * into the same buffers, which saves allocating and page-faulting fresh memory for every
-   * chunk. Sources may ignore it (RxXdfData honours it).
+   * chunk. Once it has read to the end it is done with the last chunk too (the buffers may
+   * serve a later reuseBuffers read); a consumer that stops early may keep the last chunk.
+   * Sources may ignore it (RxXdfData honours it).
    */
   reuseBuffers?: boolean;
 }

@@ -82,6 +82,27 @@ interface ReadSlot {
   buf?: Buffer;
 }
 
+/**
+ * The buffers of the last reuseBuffers iteration that ran to its end, handed to the next
+ * one (repeated passes then read into memory that is already mapped); dropped after a few
+ * idle seconds.
+ */
+let sparePool: ReadSlot[] | undefined;
+let spareTimer: ReturnType<typeof setTimeout> | undefined;
+function takeSparePool(): ReadSlot[] {
+  const p = sparePool ?? [];
+  sparePool = undefined;
+  return p;
+}
+function keepSparePool(p: ReadSlot[]): void {
+  sparePool = p;
+  if (spareTimer) clearTimeout(spareTimer);
+  spareTimer = setTimeout(() => {
+    sparePool = undefined;
+  }, 5000);
+  spareTimer.unref?.();
+}
+
 function decodeMessage(bytes: Uint8Array, file: string): Message {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 8) throw new RxError('RX_DATA_SOURCE', `Corrupt Arrow message in "${file}"`, { file });
@@ -546,7 +567,7 @@ export class RxXdfData implements DataSource, DataSink {
       const step = Math.max(1, opts.rowsPerRead ?? this.rowsPerRead ?? Number.POSITIVE_INFINITY);
       // reuseBuffers: the consumer is done with a batch's chunks when it asks for the next
       // one, so every batch is read into the same buffers
-      const pool: ReadSlot[] | undefined = opts.reuseBuffers ? [] : undefined;
+      const pool: ReadSlot[] | undefined = opts.reuseBuffers ? takeSparePool() : undefined;
       let base = 0;
       for (let bi = 0; bi < f.batches.length && base < end; bi++) {
         const len = f.batches[bi]!.length;
@@ -570,6 +591,8 @@ export class RxXdfData implements DataSource, DataSink {
         }
         base = bEnd;
       }
+      // ran to the end: the consumer is done with every chunk, the next reuseBuffers read may take the buffers
+      if (pool) keepSparePool(pool);
     } finally {
       await f.close();
     }
