@@ -116,9 +116,9 @@ export function newTrack(v: SVar, info: ColumnInfo, range?: { low: number; high:
 export function codesOf(chunk: Chunk, track: FactorTrack, term: string): Int32Array {
   const col = chunkColumn(chunk, track.name, term);
   const n = chunk.numRows;
-  const out = new Int32Array(n);
   const valid = col.valid;
   if (track.kind === 'F') {
+    const out = new Int32Array(n);
     const x = numericOf(chunk, track.name, term);
     const lo = track.low!;
     const hi = track.high!;
@@ -142,9 +142,11 @@ export function codesOf(chunk: Chunk, track: FactorTrack, term: string): Int32Ar
     if (same) {
       for (let k = track.levels.length; k < lv.length; k++) track.levels.push(lv[k]!);
       if (!valid) return codes; // read-only view: callers never write into codes
+      const out = new Int32Array(n);
       for (let i = 0; i < n; i++) out[i] = valid[i] === 0 ? -1 : codes[i]!;
       return out;
     }
+    const out = new Int32Array(n);
     const index = new Map(track.levels.map((l, k) => [l, k]));
     const map = new Int32Array(lv.length);
     for (let k = 0; k < lv.length; k++) {
@@ -160,6 +162,7 @@ export function codesOf(chunk: Chunk, track: FactorTrack, term: string): Int32Ar
     return out;
   }
   // string column: map values to levels in order of appearance (sorted at finalize).
+  const out = new Int32Array(n);
   const data = col.data as Array<string | null>;
   const index = new Map(track.levels.map((l, k) => [l, k]));
   for (let i = 0; i < n; i++) {
@@ -511,15 +514,26 @@ function accumulateSimple(m: Moments, x: Float64Array, missing: Float64Array | n
     const mean = s / cnt;
     let ss = 0;
     let sc = 0;
-    for (let i = b0; i < b1; i++) {
-      const v = x[i]!;
-      if (Number.isNaN(v)) continue;
-      const d = v - sh - mean;
-      ss += d * d;
-      sc += d;
+    const c0 = sh + mean;
+    if (cnt === b1 - b0) {
+      // no missing values in the block: no test in the loop
+      for (let i = b0; i < b1; i++) {
+        const d = x[i]! - c0;
+        ss += d * d;
+        sc += d;
+      }
+    } else {
+      for (let i = b0; i < b1; i++) {
+        const v = x[i]!;
+        if (v !== v) continue; // missing
+        const d = v - c0;
+        ss += d * d;
+        sc += d;
+      }
     }
-    const corr = sc / cnt;
-    const m2 = Math.max(0, ss - corr * sc);
+    // mean of (x - sh) is mean + sc / cnt; M2 = sum (x - c0)^2 - sc^2 / cnt (corrected two-pass)
+    const corr = sc / cnt + (c0 - sh - mean);
+    const m2 = Math.max(0, ss - (sc * sc) / cnt);
     // Reading decimals into doubles moves each value by <= 2^-53 |x|, which moves the sd by
     // at most as much: below 2^-49 of the block's sd when max |x| <= 16 sd, and then the
     // doubles are as good as the decimals. Otherwise use the decimals themselves when they are.
