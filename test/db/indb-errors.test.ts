@@ -152,15 +152,12 @@ describe.skipIf(pgSkip)('RxInPostgres: bad input, stopped servers, injection, ob
     expect(await rxReadObject(duck, 'cfg')).toEqual({ z: 'x' });
   });
 
+  // last in this block: it stops the block's server
   it('a server stopped before a pushed-down pass is RX_DATA_SOURCE', async () => {
-    const other = await startPostgres();
-    const src = new RxPostgresData({ connectionString: other.url, table: 't' });
-    const c = new pg.Client({ connectionString: other.url });
-    await c.connect();
-    await c.query('CREATE TABLE t (y float8)');
-    await c.end();
+    const src = new RxPostgresData({ connectionString: inst.url, table: 't' });
     await src.schema(); // the schema is known; the server goes away before the pass
-    other.stop();
+    await client.end();
+    inst.stop();
     await expect(rxSummary('~ y', src, { computeContext: new RxInPostgres({ logger: () => {} }) })).rejects.toMatchObject({ code: 'RX_DATA_SOURCE' });
   });
 });
