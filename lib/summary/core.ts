@@ -525,7 +525,7 @@ function accumulateSimple(m: Moments, x: Float64Array, missing: Float64Array | n
     } else {
       for (let i = b0; i < b1; i++) {
         const v = x[i]!;
-        if (v !== v) continue; // missing
+        if (Number.isNaN(v)) continue; // missing
         const d = v - c0;
         ss += d * d;
         sc += d;
