@@ -82,17 +82,18 @@ inline int32_t TreeScorer::leaf(int32_t root, Get get) const {
   while (nd->feature >= 0) {
     const double v = get(nd->feature);
     bool goLeft;
-    if (std::isnan(v)) {
+    if (nd->cat < 0) {
+      // numeric split without branches: x <= t, or NaN and the default goes left
+      goLeft = (v <= nd->threshold) | ((v != v) & (nd->defaultLeft != 0));
+    } else if (std::isnan(v)) {
       goLeft = nd->defaultLeft != 0;
-    } else if (nd->cat >= 0) {
+    } else {
       // codes are whole numbers; anything outside the bitset goes right
       goLeft = v >= 0 && v < nd->catLimit;
       if (goLeft) {
         const int c = static_cast<int>(v);
         goLeft = (catBits_[nd->cat + (c >> 5)] >> (c & 31)) & 1u;
       }
-    } else {
-      goLeft = v <= nd->threshold;
     }
     nd = nodes + (goLeft ? nd->left : nd->right);
   }
