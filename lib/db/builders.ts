@@ -5,7 +5,7 @@
  * odbc/DuckDB): they become float64, exact up to 2^53 (as in R); larger magnitudes are
  * still stored (rounded) and counted in `precisionLost`.
  */
-import type { Column, ColumnInfo, ColumnType } from '../data/types.js';
+import type { Chunk, Column, ColumnInfo, ColumnType, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -160,4 +160,62 @@ export function parseSqlTimestamp(v: string): Date {
   let t = v.trim().replace(' ', 'T');
   if (!/(Z|[+-]\d\d(:?\d\d)?)$/.test(t)) t += 'Z';
   return new Date(t);
+}
+
+/**
+ * ColumnInfo for one database column: the driver type mapped to ours, unless colInfo gives a
+ * type; RX_SCHEMA naming the column and its database type when neither works.
+ */
+export function dbColumnInfo(name: string, mapped: ColumnType | null, override: Partial<ColumnInfo> | undefined, source: string, dbType: string): ColumnInfo {
+  if (!mapped && !override?.type)
+    throw new RxError('RX_SCHEMA', `Column "${name}" of ${source} has type ${dbType}, which rxscale cannot map; cast it in sqlQuery or give colInfo`, { column: name });
+  const info: ColumnInfo = { name, type: (override?.type ?? mapped)! };
+  if (override?.levels) info.levels = [...override.levels];
+  if (override?.description) info.description = override.description;
+  if (override?.low !== undefined) info.low = override.low;
+  if (override?.high !== undefined) info.high = override.high;
+  return info;
+}
+
+/** The requested columns (default: all) with their schema positions; RX_SCHEMA for an unknown one. */
+export function pickColumns(schema: Schema, requested: string[] | undefined, source: string): { names: string[]; infos: ColumnInfo[]; index: number[] } {
+  const names = requested ?? schema.columns.map((c) => c.name);
+  const index = names.map((n) => {
+    const i = schema.columns.findIndex((c) => c.name === n);
+    if (i < 0) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${source}`, { column: n });
+    return i;
+  });
+  return { names, infos: index.map((i) => schema.columns[i]!), index };
+}
+
+/** Rows go into one ColumnBuilder per column; take() hands out the rows so far as a Chunk. */
+export class ChunkAssembler {
+  readonly builders: ColumnBuilder[];
+  private nextStart: number;
+  constructor(
+    private readonly names: string[],
+    infos: ColumnInfo[],
+    readonly rowsPerRead: number,
+    startRow = 0,
+  ) {
+    this.builders = infos.map((i) => new ColumnBuilder(i, rowsPerRead));
+    this.nextStart = startRow;
+  }
+  /** Rows collected since the last take(). */
+  get rows(): number {
+    return this.builders[0]?.n ?? 0;
+  }
+  get full(): boolean {
+    return this.rows >= this.rowsPerRead;
+  }
+  take(): Chunk {
+    const n = this.rows;
+    const columns: Chunk['columns'] = {};
+    this.names.forEach((name, j) => {
+      columns[name] = this.builders[j]!.finish();
+    });
+    const c: Chunk = { numRows: n, startRow: this.nextStart, names: [...this.names], columns };
+    this.nextStart += n;
+    return c;
+  }
 }

@@ -14,7 +14,7 @@ import { isMissing } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
-import { ColumnBuilder } from './builders.js';
+import { ChunkAssembler, type ColumnBuilder, dbColumnInfo, pickColumns } from './builders.js';
 import { duckdbDialect, tempTableName } from './dialect.js';
 
 type DuckModule = typeof import('@duckdb/node-api');
@@ -178,14 +178,9 @@ export class RxDuckDbData implements DataSource, DataSink {
       this.typeIds = names.map((_, i) => r.columnTypeId(i) as unknown as number);
       const columns = names.map((name, i) => {
         const override = this.opts.colInfo?.[name];
-        const t = duckTypeToColumnType(this.typeIds[i]!);
-        if (!t && !override?.type)
-          throw new RxError('RX_SCHEMA', `Column "${name}" of ${this.describe()} has DuckDB type ${r.columnType(i).toString()}, which rxscale cannot map; cast it in sqlQuery or give colInfo`, { column: name });
-        const info: ColumnInfo = { name, type: (override?.type ?? t)! };
+        const info = dbColumnInfo(name, duckTypeToColumnType(this.typeIds[i]!), override, this.describe(), `DuckDB type ${r.columnType(i).toString()}`);
         const enumValues = (r.columnType(i) as { values?: string[] }).values;
-        if (override?.levels) info.levels = [...override.levels];
-        else if (info.type === 'factor' && Array.isArray(enumValues)) info.levels = [...enumValues];
-        if (override?.description) info.description = override.description;
+        if (!override?.levels && info.type === 'factor' && Array.isArray(enumValues)) info.levels = [...enumValues];
         return info;
       });
       this.cachedSchema = { columns, metadata: { source: 'duckdb' } };
@@ -209,12 +204,7 @@ export class RxDuckDbData implements DataSource, DataSink {
 
   async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
     const schema = await this.schema();
-    const names = opts.columns ?? schema.columns.map((c) => c.name);
-    const idx = names.map((n) => {
-      const i = schema.columns.findIndex((c) => c.name === n);
-      if (i < 0) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${this.describe()}`, { column: n });
-      return i;
-    });
+    const { names, infos, index: idx } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
     const sql = duckdbDialect.selectRange(names.map(duckQuoteIdent).join(', '), this.fromClause(), opts.startRow, opts.numRows);
     const conn = await this.connect();
@@ -225,19 +215,9 @@ export class RxDuckDbData implements DataSource, DataSink {
       } catch (e) {
         throw duckError(e, `Reading ${this.describe()} failed`);
       }
-      const builders = idx.map((i) => new ColumnBuilder(schema.columns[i]!, rowsPerRead));
+      const assembler = new ChunkAssembler(names, infos, rowsPerRead, opts.startRow ?? 0);
+      const builders = assembler.builders;
       const typeIds = idx.map((i) => this.typeIds[i]!);
-      let startRow = opts.startRow ?? 0;
-      const emit = (): Chunk => {
-        const n = builders[0]?.n ?? 0;
-        const columns: Chunk['columns'] = {};
-        names.forEach((name, j) => {
-          columns[name] = builders[j]!.finish();
-        });
-        const c = { numRows: n, startRow, names: [...names], columns };
-        startRow += n;
-        return c;
-      };
       for (;;) {
         if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.describe()} was cancelled`);
         let dc: Awaited<ReturnType<DuckDBResult['fetchChunk']>>;
@@ -250,7 +230,7 @@ export class RxDuckDbData implements DataSource, DataSink {
         const rows = dc.rowCount;
         let r0 = 0;
         while (r0 < rows) {
-          const take = Math.min(rows - r0, rowsPerRead - builders[0]!.n);
+          const take = Math.min(rows - r0, rowsPerRead - assembler.rows);
           for (let j = 0; j < builders.length; j++) {
             const vec = dc.getColumnVector(j);
             const b = builders[j]!;
@@ -258,10 +238,10 @@ export class RxDuckDbData implements DataSource, DataSink {
             for (let r = r0; r < r0 + take; r++) pushDuckValue(b, vec.getItem(r), t);
           }
           r0 += take;
-          if (builders[0]!.n >= rowsPerRead) yield emit();
+          if (assembler.full) yield assembler.take();
         }
       }
-      if (builders.length && builders[0]!.n > 0) yield emit();
+      if (assembler.rows > 0) yield assembler.take();
     } finally {
       conn.closeSync();
     }

@@ -12,7 +12,7 @@ import { isMissing } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
-import { ColumnBuilder } from './builders.js';
+import { ChunkAssembler, dbColumnInfo, pickColumns } from './builders.js';
 import { type DialectName, type SqlDialect, dialectByName, fromClause, qualify, tempTableName } from './dialect.js';
 
 type OdbcModule = typeof import('odbc');
@@ -135,14 +135,9 @@ export class RxOdbcData implements DataSource, DataSink {
         throw odbcError(e, `Cannot read the schema of ${this.describe()}`);
       }
       const columns: ColumnInfo[] = res.columns.map((c) => {
-        const override = this.opts.colInfo?.[c.name];
         const t = odbcTypeToColumnType(c.dataType);
-        if (!t && !override?.type)
-          throw new RxError('RX_SCHEMA', `Column "${c.name}" of ${this.describe()} has ODBC type ${c.dataTypeName} (${c.dataType}), which rxscale cannot map`, { column: c.name });
-        const info: ColumnInfo = { name: c.name, type: (override?.type ?? t)! };
-        if (override?.levels) info.levels = [...override.levels];
         this.columnBytes.set(c.name, t === 'string' ? 4 * Math.max(1, c.columnSize) : 16);
-        return info;
+        return dbColumnInfo(c.name, t, this.opts.colInfo?.[c.name], this.describe(), `ODBC type ${c.dataTypeName} (${c.dataType})`);
       });
       this.cachedSchema = { columns, metadata: { source: 'odbc' } };
       return this.cachedSchema;
@@ -165,12 +160,7 @@ export class RxOdbcData implements DataSource, DataSink {
 
   async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
     const schema = await this.schema();
-    const names = opts.columns ?? schema.columns.map((c) => c.name);
-    const infos = names.map((n) => {
-      const c = schema.columns.find((x) => x.name === n);
-      if (!c) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${this.describe()}`, { column: n });
-      return c;
-    });
+    const { names, infos } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
     const sql = this.dialect.selectRange(names.map((n) => this.dialect.quoteIdent(n)).join(', '), this.from(), opts.startRow, opts.numRows);
     const conn = await this.connect();
@@ -183,18 +173,8 @@ export class RxOdbcData implements DataSource, DataSink {
       } catch (e) {
         throw odbcError(e, `Reading ${this.describe()} failed`);
       }
-      const builders = infos.map((i) => new ColumnBuilder(i, rowsPerRead));
-      let startRow = opts.startRow ?? 0;
-      const emit = (): Chunk => {
-        const n = builders[0]!.n;
-        const columns: Chunk['columns'] = {};
-        names.forEach((name, j) => {
-          columns[name] = builders[j]!.finish();
-        });
-        const c = { numRows: n, startRow, names: [...names], columns };
-        startRow += n;
-        return c;
-      };
+      const assembler = new ChunkAssembler(names, infos, rowsPerRead, opts.startRow ?? 0);
+      const builders = assembler.builders;
       try {
         for (;;) {
           if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.describe()} was cancelled`);
@@ -206,11 +186,11 @@ export class RxOdbcData implements DataSource, DataSink {
           }
           for (const row of rows) {
             for (let j = 0; j < names.length; j++) builders[j]!.pushValue(row[names[j]!]);
-            if (builders[0]!.n >= rowsPerRead) yield emit();
+            if (assembler.full) yield assembler.take();
           }
           if (cursor.noData || rows.length === 0) break;
         }
-        if (builders[0]!.n > 0) yield emit();
+        if (assembler.rows > 0) yield assembler.take();
       } finally {
         await cursor.close().catch(() => {});
       }

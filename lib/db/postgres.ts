@@ -13,7 +13,7 @@ import type { Chunk, ChunkOptions, ChunkWriter, ColumnInfo, DataSink, DataSource
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
-import { ColumnBuilder } from './builders.js';
+import { ChunkAssembler, dbColumnInfo, pickColumns } from './builders.js';
 import { postgresDialect, tempTableName } from './dialect.js';
 import { PgBinaryDecoder, PgBinaryEncoder, pgOidToType } from './pg-binary.js';
 
@@ -101,18 +101,9 @@ export class RxPostgresData implements DataSource, DataSink {
       } catch (e) {
         throw pgError(e, `Cannot read the schema of ${this.describe()}`);
       }
-      const columns: ColumnInfo[] = res.fields.map((f) => {
-        const override = this.opts.colInfo?.[f.name];
-        const t = pgOidToType(f.dataTypeID);
-        if (!t && !override?.type)
-          throw new RxError('RX_SCHEMA', `Column "${f.name}" of ${this.describe()} has PostgreSQL type OID ${f.dataTypeID}, which rxscale cannot map; cast it in sqlQuery or give colInfo`, { column: f.name });
-        const info: ColumnInfo = { name: f.name, type: (override?.type ?? t)! };
-        if (override?.levels) info.levels = [...override.levels];
-        if (override?.description) info.description = override.description;
-        if (override?.low !== undefined) info.low = override.low;
-        if (override?.high !== undefined) info.high = override.high;
-        return info;
-      });
+      const columns: ColumnInfo[] = res.fields.map((f) =>
+        dbColumnInfo(f.name, pgOidToType(f.dataTypeID), this.opts.colInfo?.[f.name], this.describe(), `PostgreSQL type OID ${f.dataTypeID}`),
+      );
       this.cachedSchema = { columns, metadata: { source: 'postgres' } };
       this.oids = res.fields.map((f) => f.dataTypeID);
       return this.cachedSchema;
@@ -135,32 +126,17 @@ export class RxPostgresData implements DataSource, DataSink {
 
   async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
     const schema = await this.schema();
-    const oidsAll = this.oids;
-    const names = opts.columns ?? schema.columns.map((c) => c.name);
-    const infos = names.map((n) => {
-      const i = schema.columns.findIndex((c) => c.name === n);
-      if (i < 0) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${this.describe()}`, { column: n });
-      return { info: schema.columns[i]!, oid: oidsAll[i]! };
-    });
+    const { names, infos, index } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
     const sql = postgresDialect.selectRange(names.map(pgQuoteIdent).join(', ') || '1', this.fromClause(), opts.startRow, opts.numRows);
     const client = await pgConnect(this.opts.connectionString);
-    const builders = infos.map((x) => new ColumnBuilder(x.info, rowsPerRead));
+    const assembler = new ChunkAssembler(names, infos, rowsPerRead, opts.startRow ?? 0);
     const ready: Chunk[] = [];
-    let startRow = opts.startRow ?? 0;
-    const emit = (rows: number) => {
-      const columns: Chunk['columns'] = {};
-      names.forEach((n, i) => {
-        columns[n] = builders[i]!.finish();
-      });
-      ready.push({ numRows: rows, startRow, names: [...names], columns });
-      startRow += rows;
-    };
     const decoder = new PgBinaryDecoder(
-      infos.map((x) => x.oid),
-      builders,
+      index.map((i) => this.oids[i]!),
+      assembler.builders,
       rowsPerRead,
-      emit,
+      () => ready.push(assembler.take()),
     );
     const stream = client.query(copyTo(`COPY (${sql}) TO STDOUT (FORMAT binary)`));
     let done = false;
@@ -210,7 +186,7 @@ export class RxPostgresData implements DataSource, DataSink {
         });
       }
       decoder.finish();
-      if (builders.length && builders[0]!.n > 0) emit(builders[0]!.n);
+      if (assembler.rows > 0) ready.push(assembler.take());
       while (ready.length) yield ready.shift()!;
     } finally {
       if (!done) stream.destroy();

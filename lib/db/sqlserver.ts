@@ -13,7 +13,7 @@ import { isMissing } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
-import { ColumnBuilder } from './builders.js';
+import { ChunkAssembler, dbColumnInfo, pickColumns } from './builders.js';
 import { fromClause, qualify, tempTableName, tsqlDialect } from './dialect.js';
 
 type Tedious = typeof import('tedious');
@@ -287,14 +287,9 @@ export class RxSqlServerData implements DataSource, DataSink {
         });
         conn.execSql(req);
       });
-      const columns = meta.map((m) => {
-        const override = this.opts.colInfo?.[m.colName];
-        const ty = tediousTypeToColumnType(m.type.name, m.dataLength);
-        if (!ty && !override?.type) throw new RxError('RX_SCHEMA', `Column "${m.colName}" of ${this.describe()} has SQL Server type ${m.type.name}, which rxscale cannot map`, { column: m.colName });
-        const info: ColumnInfo = { name: m.colName, type: (override?.type ?? ty)! };
-        if (override?.levels) info.levels = [...override.levels];
-        return info;
-      });
+      const columns = meta.map((m) =>
+        dbColumnInfo(m.colName, tediousTypeToColumnType(m.type.name, m.dataLength), this.opts.colInfo?.[m.colName], this.describe(), `SQL Server type ${m.type.name}`),
+      );
       this.cachedSchema = { columns, metadata: { source: 'sqlserver' } };
       return this.cachedSchema;
     } finally {
@@ -315,26 +310,12 @@ export class RxSqlServerData implements DataSource, DataSink {
   async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
     const t = await tedious();
     const schema = await this.schema();
-    const names = opts.columns ?? schema.columns.map((c) => c.name);
-    const infos = names.map((n) => {
-      const c = schema.columns.find((x) => x.name === n);
-      if (!c) throw new RxError('RX_SCHEMA', `Unknown column "${n}" in ${this.describe()}`, { column: n });
-      return c;
-    });
+    const { names, infos } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
     const conn = await this.connect();
-    const builders = infos.map((i) => new ColumnBuilder(i, rowsPerRead));
+    const assembler = new ChunkAssembler(names, infos, rowsPerRead, opts.startRow ?? 0);
+    const builders = assembler.builders;
     const ready: Chunk[] = [];
-    let startRow = opts.startRow ?? 0;
-    const emit = () => {
-      const n = builders[0]!.n;
-      const columns: Chunk['columns'] = {};
-      names.forEach((name, j) => {
-        columns[name] = builders[j]!.finish();
-      });
-      ready.push({ numRows: n, startRow, names: [...names], columns });
-      startRow += n;
-    };
     let done = false;
     let failure: unknown;
     let wake: (() => void) | undefined;
@@ -350,8 +331,8 @@ export class RxSqlServerData implements DataSource, DataSink {
     });
     req.on('row', (cols: Array<{ value: unknown }>) => {
       for (let j = 0; j < cols.length; j++) builders[j]!.pushValue(cols[j]!.value);
-      if (builders[0]!.n >= rowsPerRead) {
-        emit();
+      if (assembler.full) {
+        ready.push(assembler.take());
         req.pause();
         notify();
       }
@@ -376,7 +357,7 @@ export class RxSqlServerData implements DataSource, DataSink {
           wake = r;
         });
       }
-      if (builders[0]!.n > 0) emit();
+      if (assembler.rows > 0) ready.push(assembler.take());
       while (ready.length) yield ready.shift()!;
     } finally {
       conn.close();
