@@ -49,6 +49,7 @@ export interface RxScorer {
 }
 
 const scorers = new WeakMap<object, RxScorer>();
+const rowBuffers = new WeakMap<RxScorer, Float64Array>();
 
 interface Compiled {
   handle: ScorerHandle;
@@ -199,7 +200,8 @@ export function createScorer(model: unknown): RxScorer {
  */
 export function fillScorerInputs(x: Float64Array, n: number, row0: number, chunk: Chunk, inputs: ScorerInput[]): void {
   const m = chunk.numRows;
-  inputs.forEach((inp, j) => {
+  for (let j = 0; j < inputs.length; j++) {
+    const inp = inputs[j]!;
     const c = chunk.columns[inp.name];
     if (!c) throw new RxError('RX_SCHEMA', `Input "${inp.name}" is not in the data`, { column: inp.name });
     let r = j * n + row0;
@@ -222,12 +224,13 @@ export function fillScorerInputs(x: Float64Array, n: number, row0: number, chunk
       if (c.type === 'factor' || c.type === 'string') throw new RxError('RX_SCHEMA', `Input "${inp.name}" was numeric in training but is ${c.type} here`, { column: inp.name });
       const d = c.data as ArrayLike<number | bigint>;
       if (d instanceof Float64Array && !c.valid) {
-        x.set(d.subarray(0, m), r);
-        return;
+        if (m === 1) x[r] = d[0]!;
+        else x.set(d.subarray(0, m), r);
+        continue;
       }
       for (let i = 0; i < m; i++) x[r++] = c.valid && c.valid[i] === 0 ? Number.NaN : Number(d[i]!);
     }
-  });
+  }
 }
 
 /** Reads the scorer's inputs from a data source into a column-major Float64Array (factors -> level index, NaN = missing / unknown). */
@@ -259,6 +262,17 @@ export function scoreChunkNative(model: object, chunk: Chunk): ScoreTable {
     scorers.set(model, s);
   }
   const n = chunk.numRows;
+  if (n === 1) {
+    // one row (real-time requests): the scorer's synchronous row path, no output allocation in native code
+    let x = rowBuffers.get(s);
+    if (!x) {
+      x = new Float64Array(s.inputs.length);
+      rowBuffers.set(s, x);
+    }
+    fillScorerInputs(x, 1, 0, chunk, s.inputs);
+    const r = s.scoreRow(x);
+    return nameOutputs(model, 1, s.width, typeof r === 'number' ? Float64Array.of(r) : r);
+  }
   const x = new Float64Array(n * s.inputs.length);
   fillScorerInputs(x, n, 0, chunk, s.inputs);
   return nameOutputs(model, n, s.width, s.scoreBatchSync(x, n));
@@ -293,16 +307,19 @@ function nameOutputs(model: unknown, n: number, width: number, values: Float64Ar
     else for (let k = 1; k < nc; k++) if (values[i * nc + k]! > values[i * nc + b]!) b = k;
     label[i] = lv[b]!;
   }
+  const column = (k: number): Float64Array => {
+    const c = new Float64Array(n);
+    for (let i = 0; i < n; i++) c[i] = values[i * width + k]!;
+    return c;
+  };
   if (m.kind === 'rxFastTrees' || m.kind === 'rxFastForest') {
     out.PredictedLabel = label;
     // Score: the raw sum for boosting (rxFastTrees), the probability for rxFastForest
-    out.Score = Float64Array.from({ length: n }, (_, i) => values[i * width + (width === 3 ? 2 : 1)]!);
-    out.Probability = Float64Array.from({ length: n }, (_, i) => values[i * width + 1]!);
+    out.Score = column(width === 3 ? 2 : 1);
+    out.Probability = column(1);
     return out;
   }
-  lv.forEach((l, k) => {
-    out[`${l}_prob`] = Float64Array.from({ length: n }, (_, i) => values[i * nc + k]!);
-  });
+  for (let k = 0; k < nc; k++) out[`${lv[k]}_prob`] = column(k);
   out[`${m.response.name}_Pred`] = label;
   return out;
 }

@@ -140,18 +140,22 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 // scoreRow(handle, x: Float64Array(inputs), out: Float64Array(width)): synchronous, no allocation.
 Napi::Value Row(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Handle* h = info.Length() >= 3 && info[0].IsExternal() ? info[0].As<Napi::External<Handle>>().Data() : nullptr;
+  if (info.Length() < 3) rxb::ThrowRx(env, "RX_ARG", "scoreRow(scorer, x, out) takes three arguments");
+  Handle* h = info[0].IsExternal() ? info[0].As<Napi::External<Handle>>().Data() : nullptr;
   if (!h || !h->scorer) return rxb::Guard(env, [&]() -> Napi::Value { Get(info); return env.Undefined(); });
   const Scorer& s = *h->scorer;
-  if (!info[1].IsTypedArray() || !info[2].IsTypedArray()) rxb::ThrowRx(env, "RX_ARG", "Expected Float64Arrays for x and out");
-  auto xa = info[1].As<Napi::TypedArray>();
-  auto oa = info[2].As<Napi::TypedArray>();
-  if (xa.TypedArrayType() != napi_float64_array || oa.TypedArrayType() != napi_float64_array)
-    rxb::ThrowRx(env, "RX_ARG", "Expected Float64Arrays for x and out");
-  if (xa.ElementLength() < static_cast<std::size_t>(s.inputs()) || oa.ElementLength() < static_cast<std::size_t>(s.width()))
-    rxb::ThrowRx(env, "RX_ARG", "x or out is shorter than the scorer's inputs / width");
-  const double* x = reinterpret_cast<const double*>(static_cast<const uint8_t*>(xa.ArrayBuffer().Data()) + xa.ByteOffset());
-  double* out = reinterpret_cast<double*>(static_cast<uint8_t*>(oa.ArrayBuffer().Data()) + oa.ByteOffset());
+  // one napi_get_typedarray_info per argument: type, length and data together
+  auto view = [&](napi_value v, std::size_t need, const char* what, const char* size) -> double* {
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr) != napi_ok || type != napi_float64_array)
+      rxb::ThrowRx(env, "RX_ARG", std::string("Expected a Float64Array for ") + what);
+    if (len < need) rxb::ThrowRx(env, "RX_ARG", std::string(what) + " is shorter than the scorer's " + size);
+    return static_cast<double*>(data);
+  };
+  const double* x = view(info[1], static_cast<std::size_t>(s.inputs()), "x", "inputs");
+  double* out = view(info[2], static_cast<std::size_t>(s.width()), "out", "width");
   s.score_row(x, out);
   return env.Undefined();
 }
