@@ -2,12 +2,13 @@
 // first into os.tmpdir(), chunks of 250,000 rows), full summary, versus scikit-learn
 // LogisticRegression(solver='lbfgs', penalty=None) on the same data (read from a CSV copy
 // written once, not timed) via /usr/bin/python3 when present. Reports medians of 3 runs,
-// the ratio, the largest coefficient difference, and peak RSS.
-import { createWriteStream, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// the ratio, the largest coefficient difference, and peak RSS; also the CPU seconds (user +
+// system, all threads) of each side, whose ratio swings less with the load of a shared machine.
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { peakRssMiB, python, row, timeIt } from './lib.mjs';
+import { median, peakRssMiB, python, row, timeIt } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = (p) => import(pathToFileURL(join(here, '..', 'dist', 'lib', p)).href);
@@ -29,7 +30,7 @@ export default async function logitBench(ctx) {
   const names = [...Array.from({ length: k }, (_, j) => `x${j}`), 'y'];
   const schema = { columns: names.map((name) => ({ name, type: 'float64' })), numRows: n };
   const w = await new RxXdfData(file).open(schema, { overwrite: true });
-  const raw = createWriteStream(bin);
+  const raw = openSync(bin, 'w');
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
     const columns = {};
@@ -51,37 +52,57 @@ export default async function logitBench(ctx) {
     }
     columns.y = { type: 'float64', data: y };
     await w.write({ numRows: m, startRow: start, names, columns });
-    await new Promise((res) => raw.write(Buffer.from(rowMajor.buffer), res));
+    const bytes = new Uint8Array(rowMajor.buffer);
+    for (let off = 0; off < bytes.length; ) off += writeSync(raw, bytes, off, bytes.length - off);
   }
   await w.close();
-  await new Promise((res) => raw.end(res));
+  closeSync(raw);
   const formula = `y ~ ${names.slice(0, k).join(' + ')}`;
   const results = [];
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   try {
     const src = new RxXdfData(file);
+    const cpu = [];
+    let runNo = 0;
     const fit = await timeIt(
       async () => {
+        const c0 = cpuNow();
         const m = await rxLogit(formula, src);
         m.summary().toString();
+        if (runNo++ >= 1) cpu.push(+(cpuNow() - c0).toFixed(3));
         return m;
       },
       { runs: 3, warmup: 1 },
     );
     const m = fit.last;
     ctx.log(`rxLogit iterations ${m.iterations}, deviance ${m.deviance}`);
-    results.push(row('rxLogit 1M x 28 from xdf, full summary', n, fit.median, { times: fit.times, iterations: m.iterations, peakRssMiB: peakRssMiB() }));
+    results.push(
+      row('rxLogit 1M x 28 from xdf, full summary', n, fit.median, {
+        times: fit.times,
+        cpuSeconds: cpu,
+        cpuMedian: median(cpu),
+        iterations: m.iterations,
+        peakRssMiB: peakRssMiB(),
+        loadavg: loadavg().map((x) => +x.toFixed(1)),
+      }),
+    );
     const py = python(`
 import json, time, numpy as np
 from sklearn.linear_model import LogisticRegression
 D = np.fromfile(${JSON.stringify(bin)}, dtype=np.float64).reshape(-1, ${k + 1})
 X, y = D[:, :${k}], D[:, ${k}]
-ts = []
+assert np.isin(y, [0.0, 1.0]).all(), 'response is not 0/1'
+y = y.astype(np.int8)
+ts = []; cs = []
 for r in range(3):
-    t = time.perf_counter()
+    t = time.perf_counter(); c0 = time.process_time()
     c = LogisticRegression(solver='lbfgs', penalty=None, max_iter=1000, tol=1e-10).fit(X, y)
-    ts.append(time.perf_counter() - t)
-ts.sort()
-print(json.dumps({"median": ts[1], "times": ts, "coef": [float(c.intercept_[0])] + [float(v) for v in c.coef_[0]], "iter": int(c.n_iter_[0])}))
+    ts.append(time.perf_counter() - t); cs.append(time.process_time() - c0)
+ts.sort(); cs.sort()
+print(json.dumps({"median": ts[1], "times": ts, "cpuMedian": cs[1], "coef": [float(c.intercept_[0])] + [float(v) for v in c.coef_[0]], "iter": int(c.n_iter_[0])}))
 `);
     if (py.skipped) results.push({ name: 'scikit-learn LogisticRegression lbfgs', skipped: py.skipped });
     else {
@@ -90,7 +111,9 @@ print(json.dumps({"median": ts[1], "times": ts, "coef": [float(c.intercept_[0])]
         row('scikit-learn LogisticRegression(lbfgs, penalty=None, tol=1e-10) 1M x 28 in memory', n, py.median, {
           times: py.times,
           iterations: py.iter,
+          cpuMedian: py.cpuMedian,
           ratioRxOverSklearn: +(fit.median / py.median).toFixed(2),
+          cpuRatioRxOverSklearn: +(median(cpu) / py.cpuMedian).toFixed(2),
           maxAbsCoefDiff: maxDiff,
         }),
       );
