@@ -4,13 +4,22 @@
 // (`{"rows":[{...}]}`) cycling over 256 distinct rows. Reports requests/s, latency
 // p50 / p99 and errors; checks one response against createScorer first.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { row } from './lib.mjs';
 
 const P = 28;
+/** CPU seconds (user + system) a process has used, from /proc (Linux; null elsewhere). */
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 function makeData(n, seed) {
@@ -90,7 +99,10 @@ export default async function server(ctx) {
         ),
       );
     await run(3); // warm-up
+    const cpu0 = cpuSeconds(child.pid);
     const r = await run(20);
+    const cpu1 = cpuSeconds(child.pid);
+    const serverCpuSeconds = cpu0 === null || cpu1 === null ? null : +(cpu1 - cpu0).toFixed(2);
     const out = {
       requestsPerSec: r.requests.average,
       latencyP50Ms: r.latency.p50,
@@ -103,6 +115,9 @@ export default async function server(ctx) {
       connections: 64,
       durationS: 20,
       responseMatchesRxPredictTrees: ok,
+      // load-independent view: requests served per CPU-second the server process used
+      serverCpuSeconds,
+      requestsPerServerCpuSecond: serverCpuSeconds ? Math.round(r.requests.total / serverCpuSeconds) : null,
       note: 'server (1 process) and autocannon (this process) share the machine',
     };
     ctx.log(out);

@@ -51,6 +51,10 @@ export { registerModelKind, getModelKind, registeredModelKinds, isRxModel } from
 export type { RxModel, ModelKind, ScoreColumns } from './scoring/registry.js';
 export { rxWriteObject, rxReadObject, rxListKeys, rxDeleteObject } from './scoring/store.js';
 export type { ObjectStoreBackend, ObjectStoreTarget, WriteObjectOptions } from './scoring/store.js';
+export { rxToOnnx, registerOnnxExporter, onnxExportableKinds } from './onnx/index.js';
+export type { OnnxExportOptions, OnnxExporter } from './onnx/index.js';
+export { createScorer, rxScore } from './onnx/scorer.js';
+export type { RxScorer, RxScoreOptions, ScorerInput } from './onnx/scorer.js';
 export { createScoringServer } from './server/server.js';
 export type { ScoringServer, ScoringServerOptions } from './server/server.js';
 export { RxPostgresData } from './db/postgres.js';
