@@ -5,12 +5,15 @@
 //     model-matrix construction;
 //   - numpy normal equations (X'X, solve, SEs) on the same-sized matrix, when python3 is present;
 //   - R lm + summary on 1,000,000 rows (5M rows take R ~20 s and several GB), when Rscript is present.
-// Medians of 3 runs; peak RSS of this process is reported.
+// Medians of 3 runs (after a warm-up run). Besides wall time, the process CPU time (user +
+// system, all threads) of each run is reported: on a shared, loaded machine wall-time
+// ratios swing with the load, CPU-time ratios much less. Peak RSS is taken right after
+// the rxLinMod runs (it includes writing the file), before the floor's matrices exist.
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { peakRssMiB, python, row, rscript, timeIt } from './lib.mjs';
+import { median, peakRssMiB, python, row, rscript, timeIt } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = (p) => import(pathToFileURL(join(here, '..', 'dist', 'lib', p)).href);
@@ -58,15 +61,32 @@ export default async function linmodBench(ctx) {
   await w.close();
   const formula = 'y ~ x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + f';
   const results = [];
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  /** timeIt that also records the CPU seconds of each timed run. */
+  const timeCpu = async (fn, o) => {
+    const cpu = [];
+    let k = 0;
+    const r = await timeIt(async () => {
+      const c0 = cpuNow();
+      const out = await fn();
+      if (k++ >= (o.warmup ?? 0)) cpu.push(+(cpuNow() - c0).toFixed(3));
+      return out;
+    }, o);
+    return { ...r, cpu, cpuMedian: median(cpu) };
+  };
   try {
     const src = new RxXdfData(file);
-    const fit = await timeIt(
+    const fit = await timeCpu(
       async () => {
         const m = await rxLinMod(formula, src);
         return m.summary().toString().length;
       },
       { runs: 3, warmup: 1 },
     );
+    const rxRss = peakRssMiB();
     const m = await rxLinMod(formula, src);
     ctx.log(m.summary().toString().split('\n').slice(0, 8).join('\n'));
     // floor: the same model matrix prebuilt in memory (chunks of 500k rows), X'X + X'y by the
@@ -81,7 +101,7 @@ export default async function linmodBench(ctx) {
       for (let i = 0; i < mm; i++) yv[i] = rnd();
       mats.push({ X, y: yv, n: mm });
     }
-    const floor = await timeIt(
+    const floor = await timeCpu(
       async () => {
         const xtx = new Float64Array(p * p);
         const xty = new Float64Array(p);
@@ -95,8 +115,21 @@ export default async function linmodBench(ctx) {
     );
     mats.length = 0;
     results.push(
-      row('rxLinMod 5M x (10 numeric + 20-level factor) from xdf, full summary', n, fit.median, { times: fit.times, solver: m.solver, peakRssMiB: peakRssMiB() }),
-      row('floor: in-memory X prebuilt, native X\'X + sweep + SEs (5M x 30)', n, floor.median, { times: floor.times, ratioRxOverFloor: +(fit.median / floor.median).toFixed(2) }),
+      row('rxLinMod 5M x (10 numeric + 20-level factor) from xdf, full summary', n, fit.median, {
+        times: fit.times,
+        cpuSeconds: fit.cpu,
+        cpuMedian: fit.cpuMedian,
+        solver: m.solver,
+        peakRssMiB: rxRss,
+        loadavg: loadavg().map((x) => +x.toFixed(1)),
+      }),
+      row('floor: in-memory X prebuilt, native X\'X + sweep + SEs (5M x 30)', n, floor.median, {
+        times: floor.times,
+        cpuSeconds: floor.cpu,
+        cpuMedian: floor.cpuMedian,
+        ratioRxOverFloor: +(fit.median / floor.median).toFixed(2),
+        cpuRatioRxOverFloor: +(fit.cpuMedian / floor.cpuMedian).toFixed(2),
+      }),
     );
     const py = python(`
 import json, time, numpy as np
