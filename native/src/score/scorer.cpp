@@ -49,7 +49,12 @@ TreeScorer::TreeScorer(const TreeArrays& a) : p_(a.p), K_(a.K), outputs_(a.outpu
       nd.catLimit = 0;
       nd.right = 0;
       if (nd.feature < 0) {
-        nd.left = static_cast<int32_t>(values_.size());
+        nd.feature = 0;
+        nd.threshold = NAN;
+        nd.defaultLeft = 0;
+        nd.left = nd.right = i;
+        nd.cat = kLeaf;
+        nd.catLimit = static_cast<int32_t>(values_.size());
         for (int k = 0; k < a.K; ++k) values_.push_back(a.value[static_cast<int64_t>(i) * a.K + k]);
         continue;
       }
@@ -70,7 +75,7 @@ TreeScorer::TreeScorer(const TreeArrays& a) : p_(a.p), K_(a.K), outputs_(a.outpu
   for (std::size_t t = 0; t < roots_.size(); ++t) {
     const int32_t s = roots_[t], e = a.nodeOffset[t + 1];
     for (int32_t i = s; i < e; ++i)
-      if (nodes_[i].feature >= 0 && (nodes_[i].left <= i || nodes_[i].right <= i || nodes_[i].left >= e || nodes_[i].right >= e))
+      if (nodes_[i].cat != kLeaf && (nodes_[i].left <= i || nodes_[i].right <= i || nodes_[i].left >= e || nodes_[i].right >= e))
         bad("tree nodes must be stored parents before children");
   }
 }
@@ -79,7 +84,7 @@ template <typename Get>
 inline int32_t TreeScorer::leaf(int32_t root, Get get) const {
   const Node* nodes = nodes_.data();
   const Node* nd = nodes + root;
-  while (nd->feature >= 0) {
+  while (nd->cat != kLeaf) {
     const double v = get(nd->feature);
     bool goLeft;
     if (nd->cat < 0) {
@@ -88,7 +93,6 @@ inline int32_t TreeScorer::leaf(int32_t root, Get get) const {
     } else if (std::isnan(v)) {
       goLeft = nd->defaultLeft != 0;
     } else {
-      // codes are whole numbers; anything outside the bitset goes right
       goLeft = v >= 0 && v < nd->catLimit;
       if (goLeft) {
         const int c = static_cast<int>(v);
@@ -97,7 +101,7 @@ inline int32_t TreeScorer::leaf(int32_t root, Get get) const {
     }
     nd = nodes + (goLeft ? nd->left : nd->right);
   }
-  return nd->left;
+  return nd->catLimit;
 }
 
 void TreeScorer::finish(const double* raw, double* out) const {
@@ -159,9 +163,15 @@ void TreeScorer::score_range(const double* x, int64_t n, int64_t b, int64_t e, d
   // blocks of rows, every tree per block: the block's inputs and the tree stay in cache
   constexpr int64_t B = 64;
   std::vector<double> raw(static_cast<std::size_t>(B) * outputs_);
+  // the block's rows, transposed to row-major: a row's features share cache lines
+  std::vector<double> xb(static_cast<std::size_t>(B) * std::max(p_, 1));
   const std::size_t T = roots_.size();
   for (int64_t s = b; s < e; s += B) {
     const int64_t m = std::min(e, s + B) - s;
+    for (int j = 0; j < p_; ++j) {
+      const double* col = x + static_cast<int64_t>(j) * n + s;
+      for (int64_t i = 0; i < m; ++i) xb[i * p_ + j] = col[i];
+    }
     for (int64_t i = 0; i < m; ++i)
       for (int k = 0; k < outputs_; ++k) raw[i * outputs_ + k] = 0.0;
     for (std::size_t t = 0; t < T; ++t) {
@@ -169,8 +179,8 @@ void TreeScorer::score_range(const double* x, int64_t n, int64_t b, int64_t e, d
       const int c = cls_[t];
       const int32_t root = roots_[t];
       for (int64_t i = 0; i < m; ++i) {
-        const int64_t row = s + i;
-        const double* v = values_.data() + leaf(root, [x, n, row](int f) { return x[static_cast<int64_t>(f) * n + row]; });
+        const double* xr = xb.data() + i * p_;
+        const double* v = values_.data() + leaf(root, [xr](int f) { return xr[f]; });
         double* r = raw.data() + i * outputs_;
         if (c >= 0)
           r[c] += w * v[0];

@@ -55,13 +55,16 @@ struct TreeArrays {
   int post = kRaw;
 };
 
+// Leaves: cat == kLeaf (feature 0, threshold NaN, both children the leaf itself, so a
+// stray step stays put); catLimit holds the leaf's value offset.
+constexpr int32_t kLeaf = -2;
 struct Node {
   double threshold;
-  int32_t feature;   // -1: leaf
-  int32_t left;      // leaf: offset of its values in `values`
+  int32_t feature;
+  int32_t left;
   int32_t right;
-  int32_t cat;       // -1 numeric, else offset into catBits
-  int32_t catLimit;  // catWords * 32
+  int32_t cat;       // -1 numeric, kLeaf, else offset into catBits
+  int32_t catLimit;  // categorical: catWords * 32; leaf: offset of its values
   int32_t defaultLeft;
 };
 
