@@ -57,7 +57,7 @@ describe('R parity (dropFirst: true)', () => {
     close(a.map((r) => r.sumSq), ref.breslow_lm_anova.ss);
     close(a.slice(0, -1).map((r) => r.fValue), ref.breslow_lm_anova.F.slice(0, -1));
   });
-  for (const [key, fit] of [
+  for (const [key, fitModel] of [
     ['kyphosis_logit', () => rxLogit('Kyphosis ~ Age + Start + Number', kyph)],
     ['kyphosis_probit', () => rxGlm('Kyphosis ~ Age + Start + Number', kyph, { family: 'binomial', link: 'probit' })],
     ['breslow_poisson', () => rxGlm('sumY ~ Base + Age + Trt', bres, { family: 'poisson', dropFirst: true })],
@@ -66,7 +66,7 @@ describe('R parity (dropFirst: true)', () => {
     ['cars_invgauss', () => rxGlm('dist ~ speed', cars, { family: 'inverse.gaussian', link: 'log' })],
   ] as const) {
     it(`glm: ${key}`, async () => {
-      const m = await fit();
+      const m = await fitModel();
       const r = ref[key];
       checkFit(m, r);
       close([m.deviance, m.nullDeviance, m.aic, m.dispersion], [r.deviance, r.nullDeviance, r.aic, r.dispersion]);
