@@ -223,12 +223,26 @@ class Compiler {
   }
 }
 
-/** Exports a linear model to ONNX bytes. */
-export function linearModelToOnnx(model: LinearModelLike, opts: { opset?: number } = {}): Uint8Array {
-  const opset = opts.opset ?? 21;
-  const d = model.toJSON();
-  const spec = d.design.model;
-  const g = new OnnxGraph(`${model.modelKind}_${d.design.responseLabel}`);
+/**
+ * The formula's model matrix as an ONNX tensor, built from the raw input columns (shared by
+ * every exporter of a model over a lib/formula design): `X` [N, slots.length] double (null
+ * when the formula has no terms), `slots[k]` = the ModelSpec column (coefficient slot) of X's
+ * column k (every slot of every term, reference levels included; no intercept column),
+ * `intercept` = the intercept's slot (-1 without one), `offset` = the sum of the offsets
+ * (null without), `penalty` = [N,1] 0 or NaN (NaN for rows with a missing value or unknown
+ * level; null when nothing can be missing): add it to each output.
+ */
+export interface OnnxDesign {
+  X: string | null;
+  slots: number[];
+  intercept: number;
+  offset: string | null;
+  penalty: string | null;
+  /** A [1] double constant. */
+  dbl(v: number): string;
+}
+
+export function onnxDesign(g: OnnxGraph, spec: ModelSpec): OnnxDesign {
   const c = new Compiler(g, spec);
   // one [N,1] tensor per variable: numeric values or factor one-hot [N,L]
   const vals = spec.variables.map((v) => {
@@ -243,23 +257,8 @@ export function linearModelToOnnx(model: LinearModelLike, opts: { opset?: number
     const lv = g.constant('lv', { type: 'double', dims: [1, L], data: Array.from({ length: L }, (_, i) => i) });
     return { kind: 'factor' as const, t: g.op('Cast', [g.op('Equal', [code, lv])], { to: { int: 11 } }), L };
   });
-  // coefficient per slot (dropped / aliased: 0)
-  const slotBeta: number[] = [];
-  for (let j = 0, x = 0; j < spec.columns.length; j++) {
-    if (spec.columns[j]!.dropped) slotBeta.push(0);
-    else {
-      const b = d.coefficients[x++];
-      slotBeta.push(b === undefined || Number.isNaN(b) ? 0 : b);
-    }
-  }
   const parts: string[] = [];
-  const partBeta: number[] = [];
-  let eta: string | null = null;
-  let intercept = 0;
-  if (spec.intercept) {
-    const j = spec.columns.findIndex((col) => col.term === -1);
-    intercept = j >= 0 ? slotBeta[j]! : 0;
-  }
+  const slots: number[] = [];
   for (const t of spec.terms) {
     let num: string | null = null;
     let oh: string | null = null;
@@ -279,25 +278,45 @@ export function linearModelToOnnx(model: LinearModelLike, opts: { opset?: number
       }
     }
     if (size !== t.size) throw new RxError('RX_MODEL', `ONNX export: term "${t.label}" has ${t.size} coefficient slots but its coding gives ${size}`);
-    const cols = oh ? (num ? g.op('Mul', [oh, num]) : oh) : num!;
-    parts.push(cols);
-    partBeta.push(...slotBeta.slice(t.start, t.start + t.size));
+    parts.push(oh ? (num ? g.op('Mul', [oh, num]) : oh) : num!);
+    for (let k = 0; k < t.size; k++) slots.push(t.start + k);
   }
-  if (parts.length > 0) {
-    const X = parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: { int: 1 } });
-    eta = g.op('MatMul', [X, g.constant('beta', { type: 'double', dims: [partBeta.length, 1], data: partBeta })]);
-  }
-  if (!eta && spec.offsets.length === 0)
-    throw new RxError('RX_MODEL', `ONNX export: "${d.design.formula}" has no predictors, so the graph would have no inputs`);
+  let offset: string | null = null;
   for (const o of spec.offsets) {
     const t = c.num(o);
     c.guard(t);
-    eta = eta ? g.op('Add', [eta, t]) : t;
+    offset = offset ? g.op('Add', [offset, t]) : t;
   }
-  eta = g.op('Add', [eta!, c.dbl(intercept)]);
-  const pen = c.penalty();
-  if (pen) eta = g.op('Add', [eta, pen]);
-  const mu = d.family ? applyLinkInverse(g, c, eta, d.family) : eta;
+  const X = parts.length === 0 ? null : parts.length === 1 ? parts[0]! : g.op('Concat', parts, { axis: { int: 1 } });
+  const intercept = spec.intercept ? spec.columns.findIndex((col) => col.term === -1) : -1;
+  return { X, slots, intercept, offset, penalty: c.penalty(), dbl: (v) => c.dbl(v) };
+}
+
+/** Exports a linear model to ONNX bytes. */
+export function linearModelToOnnx(model: LinearModelLike, opts: { opset?: number } = {}): Uint8Array {
+  const opset = opts.opset ?? 21;
+  const d = model.toJSON();
+  const spec = d.design.model;
+  const g = new OnnxGraph(`${model.modelKind}_${d.design.responseLabel}`);
+  const des = onnxDesign(g, spec);
+  // coefficient per slot (dropped / aliased: 0)
+  const slotBeta: number[] = [];
+  for (let j = 0, x = 0; j < spec.columns.length; j++) {
+    if (spec.columns[j]!.dropped) slotBeta.push(0);
+    else {
+      const b = d.coefficients[x++];
+      slotBeta.push(b === undefined || Number.isNaN(b) ? 0 : b);
+    }
+  }
+  let eta: string | null = null;
+  const intercept = des.intercept >= 0 ? slotBeta[des.intercept]! : 0;
+  if (des.X) eta = g.op('MatMul', [des.X, g.constant('beta', { type: 'double', dims: [des.slots.length, 1], data: des.slots.map((s) => slotBeta[s]!) })]);
+  if (!eta && !des.offset)
+    throw new RxError('RX_MODEL', `ONNX export: "${d.design.formula}" has no predictors, so the graph would have no inputs`);
+  if (des.offset) eta = eta ? g.op('Add', [eta, des.offset]) : des.offset;
+  eta = g.op('Add', [eta!, des.dbl(intercept)]);
+  if (des.penalty) eta = g.op('Add', [eta, des.penalty]);
+  const mu = d.family ? applyLinkInverse(g, des.dbl, eta, d.family) : eta;
   const out = `${d.design.responseLabel}_Pred`;
   g.op('Identity', [mu], undefined, undefined, out);
   g.output({ name: out, type: 'double', shape: [null, 1] });
@@ -306,8 +325,8 @@ export function linearModelToOnnx(model: LinearModelLike, opts: { opset?: number
 
 const DBL_EPS = 2.220446049250313e-16;
 
-function applyLinkInverse(g: OnnxGraph, c: Compiler, eta: string, fam: { family: string; link: string; linkPower?: number }): string {
-  const k = (v: number) => c.dbl(v);
+function applyLinkInverse(g: OnnxGraph, dbl: (v: number) => string, eta: string, fam: { family: string; link: string; linkPower?: number }): string {
+  const k = dbl;
   const clip = (x: string, lo: number, hi: number) => g.op('Min', [g.op('Max', [x, k(lo)]), k(hi)]);
   let link = fam.link;
   if (link === 'power') link = fam.linkPower === 0 ? 'log' : fam.linkPower === 1 ? 'identity' : 'power';
