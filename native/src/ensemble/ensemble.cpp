@@ -70,12 +70,10 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
   GrowParams gp = p.grow;
   gp.K = 1;
   gp.gradient = true;
+  tree::GrowWorkspace ws;  // row, statistic and histogram buffers reused by every tree
   for (int it = 0; it < p.nTrees; ++it) {
     parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
-      if (K == 1)
-        obj->gradients(y, w, score.data(), n, static_cast<int64_t>(b), static_cast<int64_t>(e), g.data(), h.data());
-      else
-        obj->gradients(y, w, score.data(), n, static_cast<int64_t>(b), static_cast<int64_t>(e), g.data(), h.data());
+      obj->gradients(y, w, score.data(), n, static_cast<int64_t>(b), static_cast<int64_t>(e), g.data(), h.data());
     }, 8192);
     const std::vector<int64_t>* use = &all;
     if (p.sampRate < 1) {
@@ -94,16 +92,25 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
       RowStats st;
       st.g = g.data() + static_cast<std::size_t>(k) * n;
       st.h = h.data() + static_cast<std::size_t>(k) * n;
-      tree::GrowResult gr = tree::grow_tree(d, st, *use, gp, p.seed * 7919ULL + static_cast<uint64_t>(it) * 131ULL + k);
+      tree::GrowResult gr = tree::grow_tree(d, st, *use, gp, p.seed * 7919ULL + static_cast<uint64_t>(it) * 131ULL + k, &ws);
       Tree& t = gr.tree;
       for (double& v : t.value) v *= p.learningRate;
-      // update scores: bagged rows via their leaves, the rest by descending the tree
+      // update scores: bagged rows through their leaf (rows of a leaf are contiguous in ws.rows),
+      // the rest by descending the tree
       const double* val = t.value.data();
-      for (std::size_t i = 0; i < gr.rows.size(); ++i) score[gr.rows[i] * K + k] += val[gr.leafOfPos[i]];
+      const int64_t* wr = ws.rows.data();
+      double* sc = score.data();
+      parallel_for(ws.leaves.size(), [&](std::size_t lb, std::size_t le, int) {
+        for (std::size_t li = lb; li < le; ++li) {
+          const tree::LeafRange& lr = ws.leaves[li];
+          const double v = val[lr.node];
+          for (int64_t i = lr.begin; i < lr.end; ++i) sc[wr[i] * K + k] += v;
+        }
+      }, 4);
       if (use != &all) {
         parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
           for (std::size_t i = b; i < e; ++i)
-            if (!inBag[i]) score[i * K + k] += val[tree::leaf_of_binned(t, d, static_cast<int64_t>(i))];
+            if (!inBag[i]) sc[i * K + k] += val[tree::leaf_of_binned(t, d, static_cast<int64_t>(i))];
         }, 8192);
       }
       res.trees.push_back(std::move(t));

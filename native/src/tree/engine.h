@@ -3,6 +3,7 @@
 // limits), flattened trees and batch prediction.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace rx {
@@ -98,8 +99,21 @@ struct GrowResult {
   std::vector<int64_t> rows;    // the input rows, permuted so each leaf's rows are contiguous
   std::vector<int> leafOfPos;   // per entry of `rows` (permuted): node index of its leaf
 };
+// Buffers reused from tree to tree (boosting): rows and their partition, ordered
+// statistics, a pool of histograms. With a workspace, grow_tree leaves `rows` and
+// `leafOfPos` of its result empty and reports the leaves as ranges of ws.rows instead.
+struct LeafRange {
+  int node;
+  int64_t begin, end;
+};
+struct GrowWorkspace {
+  std::vector<int64_t> rows, tmp;
+  std::vector<double> ord;
+  std::vector<std::shared_ptr<std::vector<double>>> pool;
+  std::vector<LeafRange> leaves;
+};
 GrowResult grow_tree(const Data& d, const RowStats& st, const std::vector<int64_t>& rows, const GrowParams& prm,
-                     uint64_t seed);
+                     uint64_t seed, GrowWorkspace* ws = nullptr);
 
 // ---- prediction on raw values (column-major x[f*n + i], NaN = missing) ----
 // Adds weight * tree value to out[i*K + k] for each tree.

@@ -128,13 +128,18 @@ void predict_trees(const std::vector<const Tree*>& trees, const double* x, int64
   }, 1024);
 }
 
-Grower::Grower(const Data& d, const RowStats& st, const GrowParams& p, uint64_t seed)
-    : d_(d), st_(st), p_(p), K_(p.K), S_(p.K + 2), rng_(seed) {}
+Grower::Grower(const Data& d, const RowStats& st, const GrowParams& p, uint64_t seed, GrowWorkspace* ws)
+    : d_(d), st_(st), p_(p), K_(p.K), S_(p.K + 2), rng_(seed) {
+  if (!ws) {
+    own_ = std::make_unique<GrowWorkspace>();
+    ws = own_.get();
+  }
+  ws_ = ws;
+}
 
 Leaf Grower::start(const std::vector<int64_t>& rows, Tree& t) {
-  rows_ = rows;
-  tmp_.resize(rows.size());
-  side_.resize(rows.size());
+  ws_->rows.assign(rows.begin(), rows.end());
+  if (ws_->tmp.size() < rows.size()) ws_->tmp.resize(rows.size());
   treeFeats_.clear();
   for (int f = 0; f < d_.p; ++f)
     if (d_.nbins[f] > 1) treeFeats_.push_back(f);
@@ -147,7 +152,7 @@ Leaf Grower::start(const std::vector<int64_t>& rows, Tree& t) {
   Leaf root;
   root.node = t.add_node(K_);
   root.begin = 0;
-  root.end = static_cast<int64_t>(rows_.size());
+  root.end = static_cast<int64_t>(ws_->rows.size());
   root.depth = 0;
   totals(root);
   set_node(t, root);
@@ -155,11 +160,12 @@ Leaf Grower::start(const std::vector<int64_t>& rows, Tree& t) {
 }
 
 void Grower::totals(Leaf& l) const {
+  const int64_t* rows = ws_->rows.data();
   l.cnt = 0;
   l.h = 0;
   l.g.assign(K_, 0);
   for (int64_t i = l.begin; i < l.end; ++i) {
-    int64_t r = rows_[i];
+    int64_t r = rows[i];
     l.cnt += rowCnt(r);
     l.h += st_.h[r];
     for (int k = 0; k < K_; ++k) l.g[k] += st_.g[r * K_ + k];
@@ -185,26 +191,88 @@ bool Grower::may_split(const Leaf& l) const {
   return true;
 }
 
-void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const {
+std::shared_ptr<std::vector<double>> Grower::new_hist() {
+  const std::size_t size = static_cast<std::size_t>(d_.total_bins()) * S_;
+  // a pooled histogram nobody else holds (leaves release theirs as they finish)
+  for (auto& h : ws_->pool)
+    if (h.use_count() == 1) {
+      if (h->size() != size) h->assign(size, 0.0);
+      return h;
+    }
+  ws_->pool.push_back(std::make_shared<std::vector<double>>(size));
+  return ws_->pool.back();
+}
+
+namespace {
+// Histogram of one uint8 feature over a leaf: (count, h, g) per bin, statistics in leaf
+// order (O: h, g interleaved), bins by row (or by position when the leaf is all rows in
+// order). Four rows per step, their bins loaded first.
+template <bool kIdent>
+void hist_u8_k1(const uint8_t* col, const int64_t* rows, const double* O, int64_t m, double* H) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const int b0 = kIdent ? col[i] : col[rows[i]];
+    const int b1 = kIdent ? col[i + 1] : col[rows[i + 1]];
+    const int b2 = kIdent ? col[i + 2] : col[rows[i + 2]];
+    const int b3 = kIdent ? col[i + 3] : col[rows[i + 3]];
+    const double* o = O + 2 * i;
+    double* e = H + b0 * 3;
+    e[0] += 1;
+    e[1] += o[0];
+    e[2] += o[1];
+    e = H + b1 * 3;
+    e[0] += 1;
+    e[1] += o[2];
+    e[2] += o[3];
+    e = H + b2 * 3;
+    e[0] += 1;
+    e[1] += o[4];
+    e[2] += o[5];
+    e = H + b3 * 3;
+    e[0] += 1;
+    e[1] += o[6];
+    e[2] += o[7];
+  }
+  for (; i < m; ++i) {
+    double* e = H + (kIdent ? col[i] : col[rows[i]]) * 3;
+    e[0] += 1;
+    e[1] += O[2 * i];
+    e[2] += O[2 * i + 1];
+  }
+}
+}  // namespace
+
+void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) {
   const int S = S_, K = K_;
   const int64_t b0 = l.begin, b1 = l.end;
   const int64_t m = b1 - b0;
-  const int64_t* rows = rows_.data() + b0;
+  const int64_t* rows = ws_->rows.data() + b0;
   const double* G = st_.g;
   const double* Hs = st_.h;
   const bool unitCnt = st_.cnt == nullptr;
+  // the leaf is every row in order (an unsampled root): bins are read by position
+  bool ident = m == d_.n;
+  for (int64_t i = 0; ident && i < m; ++i) ident = rows[i] == i;
   // ordered statistics (LightGBM's "ordered gradients"): gather (h, g...) of the leaf's rows
   // once, so every feature streams them contiguously instead of gathering per feature
   const int W = 1 + K + (unitCnt ? 0 : 1);
-  std::vector<double> ord(static_cast<std::size_t>(m) * W);
-  for (int64_t i = 0; i < m; ++i) {
-    int64_t r = rows[i];
-    double* o = ord.data() + i * W;
-    o[0] = Hs[r];
-    for (int k = 0; k < K; ++k) o[1 + k] = G[r * K + k];
-    if (!unitCnt) o[1 + K] = st_.cnt[r];
-  }
-  const double* O = ord.data();
+  if (ws_->ord.size() < static_cast<std::size_t>(m) * W) ws_->ord.resize(static_cast<std::size_t>(m) * W);
+  double* ordp = ws_->ord.data();
+  auto gather = [&](std::size_t ib, std::size_t ie, int) {
+    for (std::size_t ii = ib; ii < ie; ++ii) {
+      int64_t r = rows[ii];
+      double* o = ordp + ii * W;
+      o[0] = Hs[r];
+      for (int k = 0; k < K; ++k) o[1 + k] = G[r * K + k];
+      if (!unitCnt) o[1 + K] = st_.cnt[r];
+    }
+  };
+  const bool serial = p_.serial || m < 4096;
+  if (serial || m < (1 << 16))
+    gather(0, static_cast<std::size_t>(m), 0);
+  else
+    parallel_for(static_cast<std::size_t>(m), gather, 1 << 15);
+  const double* O = ordp;
   auto body = [&](std::size_t fb, std::size_t fe, int) {
     for (std::size_t fi = fb; fi < fe; ++fi) {
       int f = feats[fi];
@@ -213,15 +281,14 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
       const int64_t n = d_.n;
       if (d_.b8 && K == 1 && unitCnt) {
         const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
-        for (int64_t i = 0; i < m; ++i) {
-          double* e = H + col[rows[i]] * 3;
-          e[0] += 1;
-          e[1] += O[2 * i];
-          e[2] += O[2 * i + 1];
-        }
+        if (ident)
+          hist_u8_k1<true>(col, rows, O, m, H);
+        else
+          hist_u8_k1<false>(col, rows, O, m, H);
       } else {
         for (int64_t i = 0; i < m; ++i) {
-          int b = d_.b8 ? d_.b8[static_cast<int64_t>(f) * n + rows[i]] : d_.b16[static_cast<int64_t>(f) * n + rows[i]];
+          const int64_t r = ident ? i : rows[i];
+          int b = d_.b8 ? d_.b8[static_cast<int64_t>(f) * n + r] : d_.b16[static_cast<int64_t>(f) * n + r];
           double* e = H + static_cast<std::size_t>(b) * S;
           const double* o = O + i * W;
           e[0] += unitCnt ? 1.0 : o[1 + K];
@@ -231,7 +298,7 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
       }
     }
   };
-  if (p_.serial || m < 4096)
+  if (serial)
     body(0, feats.size(), 0);
   else
     parallel_for(feats.size(), body, 1);
@@ -284,6 +351,7 @@ void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
   bool bestMissLeft = false;
   double bestGain = best.gain;
   double bestL = 0, bestR = 0;
+  double bestLS[66];
   for (int oi = 0; oi + 1 < no; ++oi) {
     const double* e = H + static_cast<std::size_t>(order[oi]) * S;
     for (int s = 0; s < S; ++s) acc[s] += e[s];
@@ -302,6 +370,7 @@ void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
         bestMissLeft = opt == 1;
         bestL = L[0];
         bestR = R[0];
+        for (int s = 0; s < S; ++s) bestLS[s] = L[s];
       }
     }
   }
@@ -311,6 +380,10 @@ void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
   best.leftLevels.clear();
   best.leftCnt = bestL;
   best.rightCnt = bestR;
+  if (missGain)
+    best.leftSums.assign(bestLS, bestLS + S);
+  else
+    best.leftSums.clear();
   if (cat) {
     best.leftLevels.assign(order.begin(), order.begin() + bestPos + 1);
     std::sort(best.leftLevels.begin(), best.leftLevels.end());
@@ -353,10 +426,10 @@ bool Grower::prepare(Leaf& l) {
     if (p_.mTry > 0) {
       // per-node feature samples: no subtraction, so one scratch histogram serves every node
       // (only the sampled features' bins are cleared and filled)
-      if (!scratch_) scratch_ = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+      if (!scratch_) scratch_ = new_hist();
       l.hist = scratch_;
     } else {
-      l.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+      l.hist = new_hist();
     }
     build(l, feats, *l.hist);
   }
@@ -403,16 +476,33 @@ std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
   // stable partition
   int64_t nl = 0, nr = 0;
   const int64_t b0 = l.begin, b1 = l.end;
-  for (int64_t i = b0; i < b1; ++i) {
-    int64_t r = rows_[i];
-    int b = d_.bin(f, r);
-    bool goLeft = b == V ? sp.defaultLeft : (catLeft.empty() ? b <= sp.bin : catLeft[b] != 0);
-    if (goLeft)
-      rows_[b0 + nl++] = r;
-    else
-      tmp_[nr++] = r;
+  int64_t* rows = ws_->rows.data();
+  int64_t* tmp = ws_->tmp.data();
+  if (catLeft.empty() && d_.b8) {
+    const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * d_.n;
+    const int sb = sp.bin;
+    const bool dl = sp.defaultLeft;
+    for (int64_t i = b0; i < b1; ++i) {
+      const int64_t r = rows[i];
+      const int b = col[r];
+      const bool goLeft = b == V ? dl : b <= sb;
+      rows[b0 + nl] = r;
+      tmp[nr] = r;
+      nl += goLeft;
+      nr += !goLeft;
+    }
+  } else {
+    for (int64_t i = b0; i < b1; ++i) {
+      int64_t r = rows[i];
+      int b = d_.bin(f, r);
+      bool goLeft = b == V ? sp.defaultLeft : (catLeft.empty() ? b <= sp.bin : catLeft[b] != 0);
+      if (goLeft)
+        rows[b0 + nl++] = r;
+      else
+        tmp[nr++] = r;
+    }
   }
-  std::copy(tmp_.begin(), tmp_.begin() + nr, rows_.begin() + b0 + nl);
+  std::copy(tmp, tmp + nr, rows + b0 + nl);
   Leaf L, R;
   L.node = ln;
   R.node = rn;
@@ -421,8 +511,21 @@ std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
   R.begin = b0 + nl;
   R.end = b1;
   L.depth = R.depth = l.depth + 1;
-  totals(L);
-  totals(R);
+  if (p_.missingInGain && static_cast<int>(sp.leftSums.size()) == S_ && sp.leftSums[0] == static_cast<double>(nl) &&
+      st_.cnt == nullptr) {
+    // children totals from the split search (left) and the parent (right): no pass over rows
+    const double* ls = sp.leftSums.data();
+    L.cnt = ls[0];
+    L.h = ls[1];
+    L.g.assign(ls + 2, ls + 2 + K_);
+    R.cnt = l.cnt - L.cnt;
+    R.h = l.h - L.h;
+    R.g.resize(K_);
+    for (int k = 0; k < K_; ++k) R.g[k] = l.g[k] - L.g[k];
+  } else {
+    totals(L);
+    totals(R);
+  }
   set_node(t, L);
   set_node(t, R);
   if (prepareKids) {
@@ -432,7 +535,7 @@ std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
       Leaf& small = (L.cnt <= R.cnt) ? L : R;
       Leaf& large = (L.cnt <= R.cnt) ? R : L;
       std::vector<int> feats = treeFeats_;
-      small.hist = std::make_shared<std::vector<double>>(static_cast<std::size_t>(d_.total_bins()) * S_);
+      small.hist = new_hist();
       build(small, feats, *small.hist);
       large.hist = l.hist;
       l.hist.reset();
@@ -456,11 +559,11 @@ std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
 }
 
 GrowResult grow_tree(const Data& d, const RowStats& st, const std::vector<int64_t>& rows, const GrowParams& prm,
-                     uint64_t seed) {
+                     uint64_t seed, GrowWorkspace* ws) {
   if (prm.K < 1 || prm.K > 64) throw Error("RX_ARG", "tree engine supports 1..64 gradient channels");
   GrowResult res;
   Tree& t = res.tree;
-  Grower gr(d, st, prm, seed);
+  Grower gr(d, st, prm, seed, ws);
   Leaf root = gr.start(rows, t);
   gr.prepare(root);
   const bool bestFirst = prm.maxLeaves > 0;
@@ -499,6 +602,11 @@ GrowResult grow_tree(const Data& d, const RowStats& st, const std::vector<int64_
         if (ok(*k)) stack.push_back(std::move(*k)); else { k->hist.reset(); done.push_back(std::move(*k)); }
       }
     }
+  }
+  if (ws) {
+    ws->leaves.clear();
+    for (const Leaf& l : done) ws->leaves.push_back({l.node, l.begin, l.end});
+    return res;
   }
   res.rows = gr.rows();
   res.leafOfPos.assign(res.rows.size(), 0);

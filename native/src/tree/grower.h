@@ -18,7 +18,8 @@ struct Split {
   bool defaultLeft = false;
   double gain = -1e300;
   double leftCnt = 0, rightCnt = 0;
-  std::vector<int> leftLevels;  // categorical
+  std::vector<double> leftSums;  // (cnt, h, g[K]) of the left child (missing-in-gain searches)
+  std::vector<int> leftLevels;   // categorical
 };
 
 struct Leaf {
@@ -33,7 +34,8 @@ struct Leaf {
 
 class Grower {
  public:
-  Grower(const Data& d, const RowStats& st, const GrowParams& p, uint64_t seed);
+  // `ws` (optional) holds the row and histogram buffers across trees (no per-tree allocation)
+  Grower(const Data& d, const RowStats& st, const GrowParams& p, uint64_t seed, GrowWorkspace* ws = nullptr);
   // Takes the rows to grow on (copied; permuted in place as nodes split).
   Leaf start(const std::vector<int64_t>& rows, Tree& t);
   // Histograms (if needed) + best split; returns true when the leaf has a valid split.
@@ -43,8 +45,8 @@ class Grower {
   // `prepareKids` is set.
   std::pair<Leaf, Leaf> split(Tree& t, Leaf& l, bool prepareKids);
   bool may_split(const Leaf& l) const;
-  const std::vector<int64_t>& rows() const { return rows_; }
-  std::vector<int64_t>& rows() { return rows_; }
+  const std::vector<int64_t>& rows() const { return ws_->rows; }
+  std::vector<int64_t>& rows() { return ws_->rows; }
   void set_node(Tree& t, const Leaf& l) const;
 
  private:
@@ -53,14 +55,15 @@ class Grower {
   const GrowParams& p_;
   int K_, S_;
   Rng rng_;
-  std::vector<int64_t> rows_, tmp_;
-  std::vector<uint8_t> side_;
+  std::unique_ptr<GrowWorkspace> own_;
+  GrowWorkspace* ws_;
   std::vector<int> treeFeats_;
   std::shared_ptr<std::vector<double>> scratch_;  // reused histogram when nodes sample features (mTry)
 
   double rowCnt(int64_t r) const { return st_.cnt ? st_.cnt[r] : 1.0; }
   void totals(Leaf& l) const;
-  void build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const;
+  std::shared_ptr<std::vector<double>> new_hist();
+  void build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h);
   double score(double h, const double* g) const;
   void find(const Leaf& l, int f, const double* H, Split& best) const;
   void find_all(Leaf& l, const std::vector<int>& feats);
