@@ -6,14 +6,16 @@
  */
 import { rxPredict as predictLinear, type RxPredictOptions } from './models/index.js';
 import { RxTreeModel, rxPredictTrees, type TreePredictOptions } from './trees/index.js';
+import { isMlModel, rxPredictMl, type MlPredictOptions } from './ml/index.js';
 import { argError } from './validate.js';
 
-export type PredictOptions = RxPredictOptions & TreePredictOptions;
+export type PredictOptions = RxPredictOptions & TreePredictOptions & MlPredictOptions;
 
 export async function rxPredict(model: unknown, data: unknown, opts: PredictOptions = {}): Promise<Record<string, ArrayLike<unknown>>> {
   if (model instanceof RxTreeModel || (typeof model === 'object' && model !== null && (model as { isTreeModel?: boolean }).isTreeModel === true))
     return rxPredictTrees(model as RxTreeModel, data, opts) as Promise<Record<string, ArrayLike<unknown>>>;
+  if (isMlModel(model)) return rxPredictMl(model, data, opts);
   if (typeof model === 'object' && model !== null && 'design' in model)
     return predictLinear(model as Parameters<typeof predictLinear>[0], data, opts) as Promise<Record<string, ArrayLike<unknown>>>;
-  throw argError('a fitted rxscale model (rxLinMod, rxLogit, rxGlm, rxDTree, rxDForest, rxBTrees, rxFastTrees, rxFastForest)', 'model', model);
+  throw argError('a fitted rxscale model (rxLinMod, rxLogit, rxGlm, rxDTree, rxDForest, rxBTrees, rxFastTrees, rxFastForest, rxLogisticRegression, rxFastLinear)', 'model', model);
 }
