@@ -79,7 +79,12 @@ export interface RxTextDataOptions {
   dateFormat?: string;
   /** Values that do not fit their column raise RX_PARSE instead of becoming missing. */
   strict?: boolean;
-  /** Only 'utf8' is supported. */
+  /**
+   * Text encoding of the file: 'utf8' (default; invalid bytes become U+FFFD and are counted in
+   * `warnings()`, or raise RX_PARSE with `strict: true`), 'latin1' (ISO-8859-1) or
+   * 'windows-1252'; the aliases 'utf-8', 'iso-8859-1', 'latin-1' and 'cp1252' are accepted.
+   * Strings are UTF-8 once read. Files rxscale writes are always UTF-8.
+   */
   encoding?: string;
   /** Bytes read per block (default 16 MiB). */
   blockSize?: number;
@@ -226,7 +231,7 @@ export class RxTextData implements DataSource, DataSink {
       throw argError('boolean', 'firstRowIsColumnNames', o.firstRowIsColumnNames);
     if (o.stringsAsFactors !== undefined && typeof o.stringsAsFactors !== 'boolean') throw argError('boolean', 'stringsAsFactors', o.stringsAsFactors);
     if (o.strict !== undefined && typeof o.strict !== 'boolean') throw argError('boolean', 'strict', o.strict);
-    if (o.encoding !== undefined && !/^utf-?8$/i.test(o.encoding)) throw argError("'utf8' (the only supported encoding)", 'encoding', o.encoding);
+    if (o.encoding !== undefined && textEncoding(o.encoding) === undefined) throw argError("'utf8', 'latin1' or 'windows-1252'", 'encoding', o.encoding);
     if (o.dateFormat !== undefined && typeof o.dateFormat !== 'string') throw argError('string', 'dateFormat', o.dateFormat);
     const mv = o.missingValueString;
     if (mv !== undefined && typeof mv !== 'string' && !(Array.isArray(mv) && mv.every((x) => typeof x === 'string')))
@@ -260,6 +265,8 @@ export class RxTextData implements DataSource, DataSink {
    */
   async open(schema: Schema, opts: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
     const o = this.options;
+    // written text is UTF-8; a single-byte encoding cannot hold every string, so it is refused
+    if (o.encoding !== undefined && textEncoding(o.encoding) !== 'utf8') throw argError("'utf8' (text files are written as UTF-8)", 'encoding', o.encoding);
     const mv = o.missingValueString ?? 'NA';
     return TextWriter.open(
       this.file,
@@ -321,6 +328,7 @@ export class RxTextData implements DataSource, DataSink {
       thousands: o.thousandsSeparator ?? '',
       na: Array.isArray(mv) ? mv : [mv],
       strict: o.strict ?? false,
+      encoding: textEncoding(o.encoding ?? 'utf8'),
     };
     if (df !== undefined) n.dateFormat = df;
     if (df !== undefined && /%H/.test(df)) n.timeFormat = df;
@@ -700,8 +708,13 @@ export class RxTextData implements DataSource, DataSink {
       this.lastWarnings = [...warn.values()];
       if (completed && fullPass && opts.columns === undefined) this.knownRows = rowIndex;
       if (completed && this.lastWarnings.length && fullPass) {
-        const total = this.lastWarnings.map((w) => `${w.column}: ${w.count}`).join(', ');
-        process.emitWarning(`${this.file}: values that did not fit their column became missing (${total}); see warnings()`, { code: 'RX_TEXT_CONVERSION' });
+        const list = (ws: TextReadWarning[]) => ws.map((w) => `${w.column}: ${w.count}`).join(', ');
+        const missing = this.lastWarnings.filter((w) => w.kind !== 'encoding');
+        const encoding = this.lastWarnings.filter((w) => w.kind === 'encoding');
+        const parts: string[] = [];
+        if (missing.length) parts.push(`values that did not fit their column became missing (${list(missing)})`);
+        if (encoding.length) parts.push(`invalid UTF-8 bytes were replaced by U+FFFD (${list(encoding)}; set the encoding option if the file is not UTF-8)`);
+        process.emitWarning(`${this.file}: ${parts.join('; ')}; see warnings()`, { code: 'RX_TEXT_CONVERSION' });
       }
     }
   }
@@ -779,4 +792,13 @@ function decodeStrings(parts: StringPart[], valid: Uint8Array, n: number): Array
     }
   }
   return out;
+}
+
+/** The native name of a text encoding option (case-insensitive, with common aliases), or undefined. */
+function textEncoding(e: string): CsvNativeOptions['encoding'] {
+  const k = typeof e === 'string' ? e.toLowerCase().replace(/[_ ]/g, '-') : '';
+  if (k === 'utf8' || k === 'utf-8') return 'utf8';
+  if (k === 'latin1' || k === 'latin-1' || k === 'iso-8859-1' || k === 'iso8859-1') return 'latin1';
+  if (k === 'windows-1252' || k === 'cp1252' || k === 'windows1252') return 'windows-1252';
+  return undefined;
 }

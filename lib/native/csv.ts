@@ -29,6 +29,8 @@ export interface CsvNativeOptions {
   dateFormat?: string;
   timeFormat?: string;
   strict?: boolean;
+  /** Input text encoding (single-byte encodings are transcoded to UTF-8 per field). */
+  encoding?: 'utf8' | 'latin1' | 'windows-1252';
   minBytesPerThread?: number;
 }
 

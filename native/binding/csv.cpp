@@ -52,6 +52,13 @@ rx::csv::Options ParseOptions(const Napi::Value& v) {
   if (tf.IsString()) o.timeFormat = tf.As<Napi::String>().Utf8Value();
   Napi::Value st = obj.Get("strict");
   if (st.IsBoolean()) o.strict = st.As<Napi::Boolean>().Value();
+  Napi::Value enc = obj.Get("encoding");
+  if (enc.IsString()) {
+    std::string e = enc.As<Napi::String>().Utf8Value();
+    if (e == "latin1") o.encoding = rx::csv::Encoding::Latin1;
+    else if (e == "windows-1252") o.encoding = rx::csv::Encoding::Windows1252;
+    else if (e != "utf8") rxb::ThrowRx(v.Env(), "RX_ARG", "Expected 'utf8', 'latin1' or 'windows-1252' for csv encoding but received '" + e + "'");
+  }
   Napi::Value mb = obj.Get("minBytesPerThread");
   if (mb.IsNumber()) o.minBytesPerThread = static_cast<std::size_t>(std::max(1.0, mb.As<Napi::Number>().DoubleValue()));
   return o;

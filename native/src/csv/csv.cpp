@@ -173,6 +173,44 @@ inline bool is_na(std::string_view s, const std::vector<std::string>& na) {
   return false;
 }
 
+// True when every byte of s is < 0x80.
+bool is_ascii(const char* s, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s + i, 8);
+    if (w & 0x8080808080808080ull) return false;
+  }
+  for (; i < n; ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+  return true;
+}
+
+// Windows-1252 code points of bytes 0x80-0x9F (the five bytes it leaves undefined map to the
+// C1 control of the same value, as the WHATWG encoding standard does).
+static const uint16_t kCp1252High[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+                                         0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+                                         0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+// Appends the UTF-8 form of single-byte text (Latin-1 or Windows-1252) to out.
+void to_utf8(const char* s, std::size_t n, Encoding enc, std::string& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = c;
+    if (c >= 0x80 && c < 0xA0 && enc == Encoding::Windows1252) cp = kCp1252High[c - 0x80];
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+}
+
 // Returns the offset of the first invalid UTF-8 byte, or NPOS.
 std::size_t utf8_invalid(const unsigned char* s, std::size_t n) {
   std::size_t i = 0;
@@ -693,7 +731,15 @@ struct RowSink {
         }
         case Kind::Factor:
         case Kind::String: {
-          if (!na) {
+          if (!na && opt.encoding != Encoding::Utf8) {
+            if (!is_ascii(b, s.size())) {
+              fixed.clear();
+              to_utf8(b, s.size(), opt.encoding, fixed);
+              s = fixed;
+              b = s.data();
+              e = b + s.size();
+            }
+          } else if (!na) {
             std::size_t bad = utf8_invalid(reinterpret_cast<const unsigned char*>(b), s.size());
             if (bad != NPOS) {
               if (opt.strict) {
@@ -1263,7 +1309,11 @@ SniffResult sniff(const char* buf, std::size_t len, bool final, const Options& o
     if (res.rows == 0) {
       for (const auto& f : fields) {
         std::string_view s = field_text(f, opt.quote, tmp);
-        if (utf8_invalid(reinterpret_cast<const unsigned char*>(s.data()), s.size()) != NPOS) {
+        std::string transcoded;
+        if (opt.encoding != Encoding::Utf8 && !is_ascii(s.data(), s.size())) {
+          to_utf8(s.data(), s.size(), opt.encoding, transcoded);
+          s = transcoded;
+        } else if (utf8_invalid(reinterpret_cast<const unsigned char*>(s.data()), s.size()) != NPOS) {
           res.error.code = "RX_PARSE";
           res.error.message = "invalid UTF-8 in the first row";
           res.error.line = line;

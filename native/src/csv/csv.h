@@ -23,6 +23,10 @@ namespace rx::csv {
 
 enum class Kind : uint8_t { Skip = 0, F64, F32, I32, I16, U8, Bool, Factor, String, Date, Timestamp };
 
+// Text encoding of the input. Single-byte encodings are transcoded to UTF-8 field by field
+// (delimiters, quotes and digits are ASCII in all of them, so parsing itself is byte-based).
+enum class Encoding : uint8_t { Utf8 = 0, Latin1, Windows1252 };
+
 struct Options {
   char delim = ',';
   char quote = '"';  // 0: no quoting
@@ -32,6 +36,7 @@ struct Options {
   std::string dateFormat;  // Date columns; empty: %Y-%m-%d
   std::string timeFormat;  // POSIXct columns; empty: ISO 8601 (date, optional time, optional Z)
   bool strict = false;
+  Encoding encoding = Encoding::Utf8;
   std::size_t minBytesPerThread = 1 << 20;
 };
 
