@@ -62,11 +62,40 @@ export function textCol(ctx: SqlPassContext, schema: Schema, name: string): stri
   return `CAST(${ctx.quote(name)} AS ${textType(ctx)})`;
 }
 
-/** Predicate: a double value is finite (not NULL, NaN or +-Infinity). */
+/**
+ * Predicate: a double value is finite (not NULL, NaN or +-Infinity); `v` should be a column
+ * or an alias (PostgreSQL evaluates it twice). PostgreSQL: `v - v = 0` is true exactly for
+ * finite v (NaN and Inf - Inf are NaN, which equals no number; NULL gives NULL, which
+ * CASE WHEN / WHERE treat as false), one subtraction and one comparison per row against
+ * three comparisons for NOT IN (NaN, Infinity, -Infinity).
+ */
 export function finite(ctx: SqlPassContext, v: string): string {
   if (ctx.dialect === 'duckdb') return `(${v} IS NOT NULL AND isfinite(${v}))`;
-  if (ctx.dialect === 'postgres') return `(${v} IS NOT NULL AND ${v} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8))`;
+  if (ctx.dialect === 'postgres') return `(${v} - ${v} = 0)`;
   return `${v} IS NOT NULL`;
+}
+
+/** The dialect's always-true / always-false predicate (T-SQL has no boolean literals). */
+export function sqlTrue(ctx: SqlPassContext): string {
+  return ctx.dialect === 'tsql' ? '1 = 1' : 'TRUE';
+}
+export function sqlFalse(ctx: SqlPassContext): string {
+  return ctx.dialect === 'tsql' ? '1 = 0' : 'FALSE';
+}
+
+/** Natural logarithm (T-SQL: LOG). */
+export function ln(ctx: SqlPassContext, v: string): string {
+  return ctx.dialect === 'tsql' ? `LOG(${v})` : `LN(${v})`;
+}
+
+/** The larger of two values (T-SQL before SQL Server 2022 has no GREATEST; `b` should be simple, it is repeated). */
+export function greatest(ctx: SqlPassContext, a: string, b: string): string {
+  return ctx.dialect === 'tsql' ? `(CASE WHEN ${a} > ${b} THEN ${a} ELSE ${b} END)` : `GREATEST(${a}, ${b})`;
+}
+
+/** COUNT of rows for totals that can pass 2^31 (T-SQL's COUNT is a 32-bit int). */
+export function countAll(ctx: SqlPassContext, e = '*'): string {
+  return ctx.dialect === 'tsql' ? `COUNT_BIG(${e})` : `COUNT(${e})`;
 }
 
 /** Integer part toward zero (JavaScript Math.trunc). */
