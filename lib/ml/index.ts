@@ -3,6 +3,8 @@ import './register.js';
 
 export { rxLogisticRegression } from './logistic.js';
 export type { RxLogisticRegressionOptions } from './logistic.js';
+export { rxFastLinear } from './fastlinear.js';
+export type { FastLinearLoss, RxFastLinearOptions } from './fastlinear.js';
 export { RxMlLinearModel } from './model.js';
 export type { MlLinearData, MlPredictOptions } from './model.js';
 export { linearMlToOnnx } from './onnx.js';
