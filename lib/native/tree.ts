@@ -54,6 +54,8 @@ export interface BoostParamsNative extends GrowParamsNative {
   sampRate: number;
   seed: number;
   init?: Float64Array;
+  /** return the final raw training scores (n x outputs) as `trainScore` */
+  returnScores?: boolean;
 }
 
 export interface ForestParamsNative extends GrowParamsNative {
@@ -118,7 +120,7 @@ export interface TreeNative {
     y: Float64Array,
     w: Float64Array,
     params: BoostParamsNative,
-  ): Promise<FlatTreesNative & { init: Float64Array; trainLoss: Float64Array }>;
+  ): Promise<FlatTreesNative & { init: Float64Array; trainLoss: Float64Array; trainScore?: Float64Array }>;
   treeTrainForest(
     data: BinnedDataNative,
     y: Float64Array,

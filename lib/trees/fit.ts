@@ -62,6 +62,87 @@ export interface FastTreesOptions {
 }
 
 
+/**
+ * Platt scaling (as MicrosoftML calibrates FastTree's binary output): fits
+ * P(y = 1 | s) = 1 / (1 + exp(a s + b)) to the training scores s by maximum likelihood with
+ * Platt's smoothed targets ((N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for negatives),
+ * Newton's method with backtracking (Lin, Lin & Weng 2007). Rows weighted by `w`.
+ */
+export function plattFit(s: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>): { a: number; b: number; iterations: number } {
+  let prior1 = 0;
+  let prior0 = 0;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    if (!(w[i]! > 0)) continue;
+    if (y[i] === 1) prior1 += w[i]!;
+    else prior0 += w[i]!;
+  }
+  const hi = (prior1 + 1) / (prior1 + 2);
+  const lo = 1 / (prior0 + 2);
+  const obj = (A: number, B: number): number => {
+    let f = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]!;
+      if (!(wi > 0)) continue;
+      const t = y[i] === 1 ? hi : lo;
+      const z = s[i]! * A + B;
+      f += wi * (z >= 0 ? t * z + Math.log1p(Math.exp(-z)) : (t - 1) * z + Math.log1p(Math.exp(z)));
+    }
+    return f;
+  };
+  let a = 0;
+  let b = Math.log((prior0 + 1) / (prior1 + 1));
+  let f = obj(a, b);
+  let it = 0;
+  for (; it < 100; it++) {
+    let h11 = 1e-12;
+    let h22 = 1e-12;
+    let h21 = 0;
+    let g1 = 0;
+    let g2 = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]!;
+      if (!(wi > 0)) continue;
+      const si = s[i]!;
+      const t = y[i] === 1 ? hi : lo;
+      const z = si * a + b;
+      // p = 1 / (1 + exp(z)), q = 1 - p, computed without overflow
+      const e = Math.exp(-Math.abs(z));
+      const p = z >= 0 ? e / (1 + e) : 1 / (1 + e);
+      const q = 1 - p;
+      const d2 = p * q * wi;
+      h11 += si * si * d2;
+      h22 += d2;
+      h21 += si * d2;
+      const d1 = (t - p) * wi;
+      g1 += si * d1;
+      g2 += d1;
+    }
+    if (Math.abs(g1) < 1e-5 * Math.max(1, prior0 + prior1) && Math.abs(g2) < 1e-5 * Math.max(1, prior0 + prior1)) break;
+    const det = h11 * h22 - h21 * h21;
+    const dA = -(h22 * g1 - h21 * g2) / det;
+    const dB = -(-h21 * g1 + h11 * g2) / det;
+    const gd = g1 * dA + g2 * dB;
+    let step = 1;
+    let moved = false;
+    while (step >= 1e-10) {
+      const na = a + step * dA;
+      const nb = b + step * dB;
+      const nf = obj(na, nb);
+      if (nf < f + 1e-4 * step * gd) {
+        a = na;
+        b = nb;
+        f = nf;
+        moved = true;
+        break;
+      }
+      step /= 2;
+    }
+    if (!moved) break;
+  }
+  return { a, b, iterations: it };
+}
+
 async function boost(
   kind: 'rxFastTrees' | 'rxBTrees',
   formula: string,
@@ -81,6 +162,8 @@ async function boost(
     minHess?: number;
     init?: number[];
     unbalanced?: boolean;
+    /** binary: Platt-calibrate the output on the training scores */
+    calibrate?: boolean;
   },
   params: Record<string, unknown>,
 ): Promise<RxTreeModel> {
@@ -113,8 +196,21 @@ async function boost(
     mTry: prm.mTry,
     featureFraction: prm.featureFraction,
     ...(prm.init ? { init: Float64Array.from(prm.init) } : {}),
+    ...(prm.calibrate ? { returnScores: true } : {}),
   });
-  const { init, trainLoss, ...trees } = res;
+  const { init, trainLoss, trainScore, ...trees } = res;
+  const extra: Record<string, unknown> = { trainLoss: Array.from(trainLoss), nObs: pd.n - pd.droppedMissingY, droppedMissingResponse: pd.droppedMissingY };
+  if (prm.calibrate && trainScore) {
+    // Platt calibration folded into the ensemble: leaf values and the initial score are
+    // mapped through s -> -(a s + b), so Score is the calibrated log-odds and every scorer
+    // (rxPredict, native, ONNX) gives Probability = 1 / (1 + exp(a * raw + b)).
+    const c = plattFit(trainScore, pd.y, w);
+    if (Number.isFinite(c.a) && Number.isFinite(c.b) && c.a < 0) {
+      for (let i = 0; i < trees.value.length; i++) trees.value[i]! *= -c.a;
+      for (let k = 0; k < init.length; k++) init[k] = -(c.a * init[k]! + c.b);
+      extra.calibration = { method: 'platt', a: c.a, b: c.b };
+    }
+  }
   return new RxTreeModel({
     kind,
     formula,
@@ -125,7 +221,7 @@ async function boost(
     init: Array.from(init),
     learningRate: prm.learningRate,
     params,
-    extra: { trainLoss: Array.from(trainLoss), nObs: pd.n - pd.droppedMissingY, droppedMissingResponse: pd.droppedMissingY },
+    extra,
   });
 }
 
@@ -164,6 +260,7 @@ export async function rxFastTrees(formula: string, data: unknown, options: FastT
       lambda: options.l2Regularization ?? 0,
       ...(options.minChildWeight !== undefined ? { minHess: expectNumber(options.minChildWeight, 'minChildWeight', { min: 0 }) } : {}),
       unbalanced,
+      calibrate: method === 'binary',
     }, { method, numTrees, numLeaves, learningRate, minSplit, exampleFraction, featureFraction, splitFraction, numBins, randomSeed: seed, unbalancedSets: unbalanced })
   );
 }

@@ -316,6 +316,7 @@ Napi::Value TrainBoost(const Napi::CallbackInfo& info) {
       p->haveInit = true;
       p->init.assign(init.first, init.first + init.second);
     }
+    p->returnScores = BoolProp(env, o, "returnScores", false);
     p->grow = ReadGrow(env, o);
     if (p->objective < 0 || p->objective > 3) rxb::ThrowRx(env, "RX_ARG", "unknown objective");
     auto res = std::make_shared<rx::ensemble::Result>();
@@ -329,6 +330,7 @@ Napi::Value TrainBoost(const Napi::CallbackInfo& info) {
           Napi::Object o = f.ToJs(e);
           o.Set("init", ToF64(e, res->init));
           o.Set("trainLoss", ToF64(e, res->trainLoss));
+          if (!res->trainScore.empty()) o.Set("trainScore", ToF64(e, res->trainScore));
           return o;
         },
         {info[0], info[1], info[2]});

@@ -120,6 +120,7 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
     if (it == 0 || (it + 1) % 10 == 0 || it + 1 == p.nTrees)
       res.trainLoss.push_back(boost_loss(p.objective, y, w, score.data(), n, K));
   }
+  if (p.returnScores) res.trainScore = std::move(score);
   return res;
 }
 

@@ -31,6 +31,7 @@ struct BoostParams {
   uint64_t seed = 1;
   bool haveInit = false;
   std::vector<double> init;  // user init scores (per output)
+  bool returnScores = false; // keep the final training raw scores (Result::trainScore)
   tree::GrowParams grow;
 };
 
@@ -55,6 +56,7 @@ struct Result {
   std::vector<double> oobError; // forest: OOB error (misclassification or MSE) after each tree
   std::vector<double> oobPred;  // forest: n*K OOB mean prediction (NaN when never out of bag)
   std::vector<double> trainLoss;// boosting: training loss after each iteration
+  std::vector<double> trainScore;// boosting (returnScores): n*K raw training scores after the last tree
 };
 
 Result train_boost(const tree::Data& d, const double* y, const double* w, const BoostParams& p);
