@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RxError } from '../errors.js';
 import { resolveInput } from '../etl/common.js';
+import type { RxTextDataOptions } from '../data/text.js';
+import type { DataSource } from '../data/types.js';
 import { rxImport } from '../etl/import.js';
 import { rxGetInfo } from '../etl/info.js';
 import { rxGlm, rxLinMod, rxLogit } from '../models/index.js';
@@ -39,7 +41,14 @@ const common = {
   help: { type: 'boolean', short: 'h', help: 'show this help' },
   'rows-per-read': { type: 'string', help: 'rows per chunk' },
   threads: { type: 'string', help: 'thread budget (native pools, BLAS, workers)' },
+  encoding: { type: 'string', help: 'text encoding of CSV input: utf8 (default), latin1, windows-1252' },
 } as const;
+
+/** The data source a command reads: a path or name resolved with the CSV options given on the command line. */
+function inputData(data: string, values: Values, textOptions: RxTextDataOptions = {}): DataSource {
+  const encoding = values.encoding;
+  return resolveInput(data, 'data', encoding === undefined ? textOptions : { ...textOptions, encoding: String(encoding) });
+}
 
 const modelOptions = {
   ...common,
@@ -145,7 +154,7 @@ function fitCommand(name: string): Command {
     options: modelOptions,
     positionals: 2,
     async run([formula, data], values, io) {
-      const model = (await fitters[name]!(formula!, resolveInput(data!, 'data', { stringsAsFactors: true }), fitOptions(values))) as RxModel & { summary?(): { toString(): string }; toString(): string };
+      const model = (await fitters[name]!(formula!, inputData(data!, values, { stringsAsFactors: true }), fitOptions(values))) as RxModel & { summary?(): { toString(): string }; toString(): string };
       printModel(model, values, io);
       await saveModel(model, values, io);
       return 0;
@@ -166,7 +175,7 @@ const commands: Record<string, Command> = {
     options: { ...common, overwrite: { type: 'boolean', help: 'replace an existing output' }, append: { type: 'boolean', help: 'append rows to the output' }, vars: { type: 'string', help: 'columns to keep, comma-separated' }, 'row-selection': { type: 'string', help: 'rows to keep' } },
     positionals: 2,
     async run([input, output], values, io) {
-      const opts: Record<string, unknown> = { inData: input, outFile: output, overwrite: !!values.overwrite };
+      const opts: Record<string, unknown> = { inData: inputData(input!, values), outFile: output, overwrite: !!values.overwrite };
       if (values.append) opts.append = 'rows';
       if (values.vars) opts.varsToKeep = String(values.vars).split(',').map((s) => s.trim());
       if (values['row-selection']) opts.rowSelection = values['row-selection'];
@@ -189,7 +198,7 @@ const commands: Record<string, Command> = {
       const opts: Record<string, unknown> = { getVarInfo: !!values.vars };
       const nr = intOption(values['num-rows'], 'num-rows');
       if (nr) opts.numRows = nr;
-      const info = await rxGetInfo(resolveInput(data!, 'data'), opts);
+      const info = await rxGetInfo(inputData(data!, values), opts);
       io.out(values.json ? JSON.stringify(info, jsonReplacer, 2) : info.toString());
       return 0;
     },
@@ -200,7 +209,7 @@ const commands: Record<string, Command> = {
     options: { ...common, options: { type: 'string', help: 'extra options as JSON' } },
     positionals: 2,
     async run([formula, data], values, io) {
-      const r = await rxSummary(formula!, resolveInput(data!, 'data'), fitOptions(values));
+      const r = await rxSummary(formula!, inputData(data!, values), fitOptions(values));
       io.out(values.json ? JSON.stringify(r, jsonReplacer, 2) : r.toString());
       return 0;
     },
@@ -220,7 +229,7 @@ const commands: Record<string, Command> = {
     positionals: 2,
     async run([modelFile, data], values, io) {
       const model = await loadModel(modelFile!);
-      const cols = await rxPredict(model, resolveInput(data!, 'data'), jsonOption(values.options, '--options'));
+      const cols = await rxPredict(model, inputData(data!, values), jsonOption(values.options, '--options'));
       const rows = columnsToRows(cols);
       if (values.json) {
         io.out(JSON.stringify(rows));
@@ -293,8 +302,9 @@ const commands: Record<string, Command> = {
       const t0 = Date.now();
       io.out(`rxscale quickstart (native: ${JSON.stringify({ blas: rxNativeInfo().blas, threads: rxNativeInfo().threads })})\n`);
       io.out(`== rxGetInfo(${file})`);
-      io.out((await rxGetInfo(file)).toString());
-      const data = resolveInput(file, 'data', { stringsAsFactors: true });
+      // the sample's TailNum column carries Latin-1 bytes
+      io.out((await rxGetInfo(resolveInput(file, 'data', { encoding: 'latin1' }))).toString());
+      const data = resolveInput(file, 'data', { stringsAsFactors: true, encoding: 'latin1' });
       io.out('\n== rxSummary(~ ArrDelay + DepDelay + Distance + DayOfWeek)');
       io.out((await rxSummary('~ ArrDelay + DepDelay + Distance + F(DayOfWeek)', data, { reportProgress: 0 })).toString());
       io.out('\n== rxLinMod(ArrDelay ~ DepDelay + Distance + F(DayOfWeek))');

@@ -18,8 +18,11 @@
  * RxError('RX_PARSE') naming the file, line, column and text.
  *
  * Missing: empty fields and `missingValueString` (default "NA"), after undoing quotes.
- * Invalid UTF-8 in character/factor values: bytes replaced by U+FFFD and counted (kind
- * 'encoding'), or RX_PARSE with `strict: true`; invalid UTF-8 in the header is an error.
+ * Encoding: UTF-8 by default; invalid UTF-8 in character/factor values is an RX_PARSE error
+ * naming file, line and column (as pandas' encoding_errors='strict'), or with
+ * `encodingErrors: 'replace'` the bytes become U+FFFD and are counted (kind 'encoding').
+ * `encoding: 'latin1' | 'windows-1252'` reads single-byte files losslessly. Invalid UTF-8 in
+ * the header is always an error.
  */
 import { RxError } from '../errors.js';
 import { CsvBits, CsvKind, type CsvBlockResult, type CsvNativeError, type CsvNativeOptions, type CsvOutColumn, csvNative } from '../native/csv.js';
@@ -80,12 +83,17 @@ export interface RxTextDataOptions {
   /** Values that do not fit their column raise RX_PARSE instead of becoming missing. */
   strict?: boolean;
   /**
-   * Text encoding of the file: 'utf8' (default; invalid bytes become U+FFFD and are counted in
-   * `warnings()`, or raise RX_PARSE with `strict: true`), 'latin1' (ISO-8859-1) or
-   * 'windows-1252'; the aliases 'utf-8', 'iso-8859-1', 'latin-1' and 'cp1252' are accepted.
-   * Strings are UTF-8 once read. Files rxscale writes are always UTF-8.
+   * Text encoding of the file: 'utf8' (default), 'latin1' (ISO-8859-1) or 'windows-1252'; the
+   * aliases 'utf-8', 'iso-8859-1', 'latin-1' and 'cp1252' are accepted. Strings are UTF-8 once
+   * read. Files rxscale writes are always UTF-8.
    */
   encoding?: string;
+  /**
+   * Invalid UTF-8 in a value (encoding 'utf8'): 'strict' (default) raises RX_PARSE with file,
+   * line and column; 'replace' substitutes U+FFFD per bad byte and counts the values in
+   * `warnings()` (kind 'encoding').
+   */
+  encodingErrors?: 'strict' | 'replace';
   /** Bytes read per block (default 16 MiB). */
   blockSize?: number;
   /** Smallest byte range given to one parser thread (default 1 MiB; tests lower it). */
@@ -231,6 +239,8 @@ export class RxTextData implements DataSource, DataSink {
       throw argError('boolean', 'firstRowIsColumnNames', o.firstRowIsColumnNames);
     if (o.stringsAsFactors !== undefined && typeof o.stringsAsFactors !== 'boolean') throw argError('boolean', 'stringsAsFactors', o.stringsAsFactors);
     if (o.strict !== undefined && typeof o.strict !== 'boolean') throw argError('boolean', 'strict', o.strict);
+    if (o.encodingErrors !== undefined && o.encodingErrors !== 'strict' && o.encodingErrors !== 'replace')
+      throw argError("'strict' or 'replace'", 'encodingErrors', o.encodingErrors);
     if (o.encoding !== undefined && textEncoding(o.encoding) === undefined) throw argError("'utf8', 'latin1' or 'windows-1252'", 'encoding', o.encoding);
     if (o.dateFormat !== undefined && typeof o.dateFormat !== 'string') throw argError('string', 'dateFormat', o.dateFormat);
     const mv = o.missingValueString;
@@ -329,6 +339,7 @@ export class RxTextData implements DataSource, DataSink {
       na: Array.isArray(mv) ? mv : [mv],
       strict: o.strict ?? false,
       encoding: textEncoding(o.encoding ?? 'utf8'),
+      encodingErrors: o.encodingErrors ?? 'strict',
     };
     if (df !== undefined) n.dateFormat = df;
     if (df !== undefined && /%H/.test(df)) n.timeFormat = df;

@@ -31,6 +31,8 @@ export interface CsvNativeOptions {
   strict?: boolean;
   /** Input text encoding (single-byte encodings are transcoded to UTF-8 per field). */
   encoding?: 'utf8' | 'latin1' | 'windows-1252';
+  /** Invalid UTF-8 in values: 'strict' (default) is an error, 'replace' substitutes U+FFFD and counts. */
+  encodingErrors?: 'strict' | 'replace';
   minBytesPerThread?: number;
 }
 

@@ -59,6 +59,8 @@ rx::csv::Options ParseOptions(const Napi::Value& v) {
     else if (e == "windows-1252") o.encoding = rx::csv::Encoding::Windows1252;
     else if (e != "utf8") rxb::ThrowRx(v.Env(), "RX_ARG", "Expected 'utf8', 'latin1' or 'windows-1252' for csv encoding but received '" + e + "'");
   }
+  Napi::Value ee = obj.Get("encodingErrors");
+  if (ee.IsString()) o.replaceBadUtf8 = ee.As<Napi::String>().Utf8Value() == "replace";
   Napi::Value mb = obj.Get("minBytesPerThread");
   if (mb.IsNumber()) o.minBytesPerThread = static_cast<std::size_t>(std::max(1.0, mb.As<Napi::Number>().DoubleValue()));
   return o;

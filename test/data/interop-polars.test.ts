@@ -96,7 +96,7 @@ describe('RxXdfData <-> polars (Arrow IPC file)', () => {
   it('the airline sample imported to xdf has the same shape and missing counts in polars', async () => {
     const csv = join(rxOptions().sampleDataDir, 'airline_allyears2k', 'allyears2k_headers.csv');
     const out = new RxXdfData(join(dir, 'airline.arrow'));
-    await rxImport({ inData: new RxTextData(csv), outFile: out, overwrite: true, rowsPerRead: 10_000 });
+    await rxImport({ inData: new RxTextData(csv, { encoding: 'latin1' }), outFile: out, overwrite: true, rowsPerRead: 10_000 });
     const df = pl.readIPC(readFileSync(out.file));
     expect(df.shape).toEqual({ height: 43_978, width: 31 });
     expect(df.getColumn('ArrDelay').nullCount()).toBe(1195);

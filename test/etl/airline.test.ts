@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RxParquetData } from '../../lib/data/parquet.js';
+import { RxTextData } from '../../lib/data/text.js';
 import { RxXdfData } from '../../lib/data/xdf.js';
 import { rxImport } from '../../lib/etl/import.js';
 import { rxGetInfo } from '../../lib/etl/info.js';
@@ -20,7 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('airline allyears2k sample', () => {
   it('imports to xdf: 43,978 rows x 31 columns, ArrDelay NA in 1,195 rows, IsArrDelayed YES in 24,441; Parquet copy agrees', async () => {
     const out = join(dir, 'air.xdf');
-    await rxImport({ inData: csv, outFile: out, colClasses: { UniqueCarrier: 'factor', IsArrDelayed: 'factor', DayOfWeek: 'integer' }, rowsPerRead: 10_000 });
+    await rxImport({ inData: new RxTextData(csv, { encoding: 'latin1' }), outFile: out, colClasses: { UniqueCarrier: 'factor', IsArrDelayed: 'factor', DayOfWeek: 'integer' }, rowsPerRead: 10_000 });
     const info = await rxGetInfo(out);
     expect(info.numRows).toBe(43_978);
     expect(info.numVars).toBe(31);

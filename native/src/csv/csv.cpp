@@ -742,11 +742,12 @@ struct RowSink {
           } else if (!na) {
             std::size_t bad = utf8_invalid(reinterpret_cast<const unsigned char*>(b), s.size());
             if (bad != NPOS) {
-              if (opt.strict) {
+              if (!opt.replaceBadUtf8) {
                 err.code = "RX_PARSE";
                 err.message = "invalid UTF-8 (byte 0x" + std::string(1, "0123456789abcdef"[(static_cast<unsigned char>(b[bad]) >> 4)]) +
                               std::string(1, "0123456789abcdef"[static_cast<unsigned char>(b[bad]) & 15]) + " at offset " +
-                              std::to_string(bad) + " of the field)";
+                              std::to_string(bad) +
+                              " of the field; if the file is not UTF-8 set encoding: 'latin1' or 'windows-1252', or encodingErrors: 'replace')";
                 err.column = static_cast<int>(j);
                 err.text = std::string(b, std::min<std::size_t>(s.size(), 200));
                 return false;

@@ -37,6 +37,7 @@ struct Options {
   std::string timeFormat;  // POSIXct columns; empty: ISO 8601 (date, optional time, optional Z)
   bool strict = false;
   Encoding encoding = Encoding::Utf8;
+  bool replaceBadUtf8 = false;  // invalid UTF-8 in values: replace by U+FFFD and count (else an error)
   std::size_t minBytesPerThread = 1 << 20;
 };
 
