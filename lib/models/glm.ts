@@ -22,6 +22,7 @@ import { type DesignChunk, type DesignSpec, forEachDesignBlock } from './design.
 import { type FamilySpec, familySpec, makeFamily } from './family.js';
 import { type RxLinModOptions, modelRunOptions, prepareModel } from './linmod.js';
 import { GlmResult } from './results.js';
+import { irlsLogit } from '../native/linalg.js';
 import { accumulateXtwx, reportedConditionNumber, sweepSolve } from './solve.js';
 
 export interface GlmSpec {
@@ -291,11 +292,36 @@ function genericBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: 
   }
 }
 
+/** spec.beta as a Float64Array (cached per spec object). */
+const betaF64 = new WeakMap<GlmSpec, Float64Array>();
+
+/**
+ * The fused native IRLS pass (eta, mu, working weights and response, deviance and X'WX in
+ * one multithreaded kernel) for the binomial-logit model without prior weights (with prior
+ * weights the AIC needs R's dbinom per row, computed by logitBlock).
+ */
+function nativeLogitBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number): void {
+  let beta: Float64Array | null = null;
+  if (spec.beta) {
+    beta = betaF64.get(spec) ?? null;
+    if (!beta) {
+      beta = Float64Array.from(spec.beta);
+      betaF64.set(spec, beta);
+    }
+  }
+  const bad = irlsLogit(d.X, d.n, d.p, d.y, null, d.offset, beta, spec.wtdmu, state.xtx, state.xty, state.acc, state.s);
+  if (bad >= 0) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${d.y[bad]}`, { row: startRow + d.rowIndex[bad]! + 1 });
+}
+
 /** Evaluates one design block at spec.beta and accumulates X'WX, X'Wz and the pass sums. */
 function glmBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number): void {
   state.nMissing += d.nMissing;
   const n = d.n;
   if (n === 0) return;
+  if (spec.family.family === 'binomial' && spec.family.link === 'logit' && d.w === null) {
+    nativeLogitBlock(spec, state, d, startRow);
+    return;
+  }
   const [eta, z, w] = scratch3(n);
   if (spec.beta && spec.family.family === 'binomial' && spec.family.link === 'logit') {
     etaInto(eta, d.X, n, d.p, spec.beta, d.offset);

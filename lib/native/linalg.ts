@@ -72,6 +72,16 @@ export interface LinalgNative {
    * tol x its original norm is moved to the end and reported aliased. Default tol 1e-7 (as lm).
    */
   qrSolveR(R: Float64Array, p: number, tol?: number): QrSolveResult;
+  /**
+   * One fused IRLS pass of a logistic regression over X (n x p): eta = X beta (+ offset), or
+   * R's binomial mustart when beta is null; accumulates xtx += X'WX, xty += X'Wz,
+   * acc += [sum W, z'Wz, n] with R's working weights W and response z, and adds to s (11):
+   * s[0] deviance, s[1] null deviance at wtdmu (skipped when wtdmu is NaN), s[2] sum pw y,
+   * s[3] sum pw, s[5] sum log-likelihood (valid for unit prior weights), s[8] rows with pw > 0,
+   * s[9]/s[10] min/max y. Multithreaded. Returns -1, or the first row whose y is not 0/1
+   * (then nothing is accumulated).
+   */
+  irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array): number;
   /** Benchmark helper: one syrk C = A'A (A k x n) on the linked BLAS; returns seconds. */
   blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64Array): number;
   /** Benchmark helper: one gemm C = A'A (A k x n) on the linked BLAS; returns seconds. */
@@ -90,6 +100,7 @@ export const linalgExports = [
   'qrUpdate',
   'qrUpdateAsync',
   'qrSolveR',
+  'irlsLogit',
   'blasSyrkBench',
   'blasGemmBench',
   'blasThreads',
@@ -142,6 +153,11 @@ export function qrUpdateAsync(R: Float64Array | null, X: Float64Array, n: number
 
 export function qrSolveR(R: Float64Array, p: number, tol?: number): QrSolveResult {
   return la().qrSolveR(R, p, tol);
+}
+
+/** One fused native IRLS pass of a logistic regression (see LinalgNative.irlsLogit). */
+export function irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array): number {
+  return la().irlsLogit(X, n, p, y, pw, offset, beta, wtdmu, xtx, xty, acc, s);
 }
 
 export function blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64Array): number {

@@ -186,6 +186,29 @@ Napi::Value QrSolveR(const Napi::CallbackInfo& info) {
   });
 }
 
+// irlsLogit(X, n, p, y, pw|null, offset|null, beta|null, wtdmu, xtx, xty, acc, s) -> -1 or the
+// first row whose response is not 0/1.
+Napi::Value IrlsLogit(const Napi::CallbackInfo& info) {
+  return rxb::Guard(info.Env(), [&]() -> Napi::Value {
+    const size_t n = static_cast<size_t>(NonNeg(info, 1, "n", int64_t(1) << 50));
+    const int p = static_cast<int>(NonNeg(info, 2, "p", 100000));
+    const size_t pp = static_cast<size_t>(p);
+    F64 X = Take(info, 0, "X", n * pp, "n*p");
+    F64 y = Take(info, 3, "y", n, "n");
+    F64 pw = Take(info, 4, "pw", n, "n", true);
+    F64 off = Take(info, 5, "offset", n, "n", true);
+    F64 beta = Take(info, 6, "beta", pp, "p", true);
+    const double wtdmu = rxb::ArgNum(info, 7, "wtdmu");
+    F64 xtx = Take(info, 8, "xtx", pp * pp, "p*p");
+    F64 xty = Take(info, 9, "xty", pp, "p");
+    F64 acc = Take(info, 10, "acc", 3, "3");
+    F64 st = Take(info, 11, "s", 11, "11");
+    const long long bad = rx::linalg::irls_logit(X.data, n, p, y.data, pw.data, off.data, beta.data, wtdmu, xtx.data,
+                                                 xty.data, acc.data, st.data);
+    return Napi::Number::New(info.Env(), static_cast<double>(bad));
+  });
+}
+
 // Benchmark helpers: one vendor (or builtin) dsyrk / dgemm call, returns elapsed seconds.
 Napi::Value BlasSyrkBench(const Napi::CallbackInfo& info) {
   return rxb::Guard(info.Env(), [&]() -> Napi::Value {
@@ -227,6 +250,7 @@ RXB_MODULE(linalg) {
   exports.Set("qrUpdate", Napi::Function::New(env, QrUpdate));
   exports.Set("qrUpdateAsync", Napi::Function::New(env, QrUpdateAsync));
   exports.Set("qrSolveR", Napi::Function::New(env, QrSolveR));
+  exports.Set("irlsLogit", Napi::Function::New(env, IrlsLogit));
   exports.Set("blasSyrkBench", Napi::Function::New(env, BlasSyrkBench));
   exports.Set("blasGemmBench", Napi::Function::New(env, BlasGemmBench));
   exports.Set("blasThreads", Napi::Function::New(env, BlasThreads));

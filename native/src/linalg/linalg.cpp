@@ -48,7 +48,7 @@ std::size_t rows_per_block(int q) { return std::max<std::size_t>(1024, (std::siz
 
 }  // namespace
 
-namespace {
+namespace detail {
 
 typedef double v4d __attribute__((vector_size(32)));
 
@@ -79,7 +79,8 @@ __attribute__((target_clones("arch=haswell", "default"))) void gram_block(const 
   }
 }
 
-}  // namespace
+}  // namespace detail
+using detail::gram_block;
 
 void xtwx_accumulate_builtin(const double* X, std::size_t n, int p, const double* w, const double* y, double* xtx,
                              double* xty, double* acc) {
@@ -171,7 +172,9 @@ void xtwx_accumulate(const double* X, std::size_t n, int p, const double* w, con
   // Weighted: pack sqrt(w) [X y] row blocks and syrk; blocks with a negative weight use
   // gemm of [X y]' (w .* [X y]) instead.
   const std::size_t nb = std::min(n, rows_per_block(q));
-  std::vector<double> B0(nb * q), B1, sq;
+  static thread_local std::vector<double> B0;  // packing buffer kept between calls
+  if (B0.size() < nb * q) B0.resize(nb * q);
+  std::vector<double> B1, sq;
   std::vector<double> G;  // full q x q from gemm blocks
   double sw = 0;
   for (std::size_t b = 0; b < n; b += nb) {

@@ -47,5 +47,38 @@ std::vector<double> qr_update(const double* R0, const double* X, std::size_t n, 
 // original norm is moved to the end and reported aliased. inverse = (R'R)^-1 (unscaled covariance).
 SolveResult qr_solve_r(const double* R, int p, double tol);
 
+// Fused IRLS pass of a logistic regression (binomial family, logit link) over a dense chunk,
+// following R's glm.fit / binomial() formulas: eta = X beta (+ offset) (or R's mustart
+// (w y + 0.5) / (w + 1) when beta is null), mu, mu.eta (floored at eps), working weights
+// w mu.eta^2 / (mu (1 - mu)) and response z = eta - offset + (y - mu) / mu.eta, accumulated as
+//   xtx (p x p, full) += X' W X, xty += X' W z, acc += [sum W, z' W z, n]
+// and the pass statistics s (11 values, added to):
+//   s[0] deviance at beta, s[1] null deviance at wtdmu (when wtdmu is a number), s[2] sum w y,
+//   s[3] sum w, s[5] sum log-likelihood (unit prior weights only: the AIC term), s[8] rows with
+//   w > 0, s[9] / s[10] min / max of y (min / max-merged).
+// pw (prior weights) and offset may be null. Multithreaded over rows (rx thread budget).
+// Returns -1, or the first row whose response is not 0 or 1 (nothing is accumulated then).
+long long irls_logit(const double* X, std::size_t n, int p, const double* y, const double* pw,
+                     const double* offset, const double* beta, double wtdmu, double* xtx, double* xty,
+                     double* acc, double* s);
+
+// Cross-products of a model matrix given as dense columns plus one-hot groups (factor terms:
+// each row has at most one non-zero column per group), so factor columns cost an indexed add
+// per row instead of dense multiplies:
+//   X = [dense columns D (n x pd, column-major) at X columns dcols[0..pd)] + groups g = 0..ng-1
+//   where row r has value gvals[g*n + r] (1 when gvals is null) in X column gcols[g*n + r]
+//   (-1: none, e.g. a dropped reference level).
+// Accumulates xtx (p x p, full) += X'WX, xty += X'Wy, acc += [sum w, y'Wy, n] exactly as
+// xtwx_accumulate on the dense X would. Multithreaded over rows.
+void xtwx_grouped(const double* D, std::size_t n, int pd, const int32_t* dcols, int ng, const int32_t* gcols,
+                  const double* gvals, const double* w, const double* y, int p, double* xtx, double* xty,
+                  double* acc);
+
+namespace detail {
+// C (q4 x q4, upper 4x4 tiles) += A' B over len rows (len % 4 == 0, q4 % 4 == 0); A and B are
+// column-major with leading dimension len.
+void gram_block(const double* A, const double* B, std::size_t len, int q4, double* C);
+}  // namespace detail
+
 }  // namespace linalg
 }  // namespace rx
