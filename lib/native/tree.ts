@@ -80,6 +80,9 @@ export interface RpartParamsNative {
   maxDepth: number;
   cp: number;
   maxUnorderedLevels: number;
+  maxCompete?: number;
+  maxSurrogate?: number;
+  useSurrogate?: number;
   cost?: Float64Array;
 }
 
@@ -94,6 +97,23 @@ export interface RpartResultNative extends FlatTreesNative {
   improve: Float64Array;
   cpTable: Float64Array;
   rootRisk: number;
+  /** rpart's splits matrix in preorder: node i owns splits [splitStart[i], splitStart[i+1]) (primary, competitors, surrogates) */
+  splitStart: Int32Array;
+  nCompete: Int32Array;
+  nSurrogate: Int32Array;
+  /** majority direction per node: -1 left, 1 right, 0 none (rpart orientation) */
+  lastDir: Int32Array;
+  splitVar: Int32Array;
+  /** numeric: -1 (x < index goes left) or 1; factor: number of levels */
+  splitNcat: Int32Array;
+  splitCount: Int32Array;
+  splitBin: Int32Array;
+  splitCatOffset: Int32Array;
+  splitImprove: Float64Array;
+  splitIndex: Float64Array;
+  splitAdj: Float64Array;
+  /** factor splits: per level -1 left, 1 right, 0 not present */
+  catDir: Int32Array;
 }
 
 export interface TreeNative {

@@ -407,6 +407,9 @@ Napi::Value TrainRpart(const Napi::CallbackInfo& info) {
     p->maxDepth = static_cast<int>(NumProp(env, o, "maxDepth", 30));
     p->cp = NumProp(env, o, "cp", 0.01);
     p->maxUnorderedLevels = static_cast<int>(NumProp(env, o, "maxUnorderedLevels", 32));
+    p->maxCompete = static_cast<int>(NumProp(env, o, "maxCompete", 0));
+    p->maxSurrogate = static_cast<int>(NumProp(env, o, "maxSurrogate", 0));
+    p->useSurrogate = static_cast<int>(NumProp(env, o, "useSurrogate", 2));
     auto cost = F64(env, o.Get("cost"), "cost", true);
     if (cost.first) {
       if (static_cast<int>(cost.second) != data->d.p) rxb::ThrowRx(env, "RX_ARG", "cost must have one entry per predictor");
@@ -450,6 +453,19 @@ Napi::Value TrainRpart(const Napi::CallbackInfo& info) {
           o.Set("improve", ToF64(e, res->improve));
           o.Set("cpTable", ToF64(e, res->cpTable));
           o.Set("rootRisk", res->rootRisk);
+          o.Set("splitStart", ToI32(e, res->splitStart));
+          o.Set("nCompete", ToI32(e, res->nCompete));
+          o.Set("nSurrogate", ToI32(e, res->nSurrogate));
+          o.Set("lastDir", ToI32(e, res->lastDir));
+          o.Set("splitVar", ToI32(e, res->splitVar));
+          o.Set("splitNcat", ToI32(e, res->splitNcat));
+          o.Set("splitCount", ToI32(e, res->splitCount));
+          o.Set("splitBin", ToI32(e, res->splitBin));
+          o.Set("splitCatOffset", ToI32(e, res->splitCatOffset));
+          o.Set("splitImprove", ToF64(e, res->splitImprove));
+          o.Set("splitIndex", ToF64(e, res->splitIndex));
+          o.Set("splitAdj", ToF64(e, res->splitAdj));
+          o.Set("catDir", ToI32(e, res->catDir));
           return o;
         },
         keep);

@@ -1,10 +1,18 @@
+// rpart-style trees on the binned matrix. Histograms come from the shared grower
+// (tree/grow.cpp: ordered statistics, threads); this file adds rpart's node logic: the
+// split search with competitors, surrogate splits, routing of rows with a missing
+// primary variable (useSurrogate 0/1/2), cost-complexity bookkeeping and x-validation
+// (folds grown in parallel). When binning is exact (one value per bin) the candidate
+// splits are rpart's, so trees match rpart's.
 #include "tree/rpart.h"
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <memory>
 
 #include "common/error.h"
+#include "common/threads.h"
 #include "tree/grower.h"
 
 namespace rx {
@@ -12,223 +20,595 @@ namespace tree {
 
 namespace {
 
-struct Ctx {
+constexpr int kLeft = -1, kRight = 1;
+using HistPtr = std::shared_ptr<std::vector<double>>;
+
+struct SplitRec {
+  int var = -1;
+  int ncat = 0;         // numeric: -1 (x < index goes left) or 1 (goes right); factor: levels
+  double improve = 0;   // primary / competitor: improvement; surrogate: agreement
+  double index = 0;     // numeric split point
+  int bin = -1;         // numeric: last bin of the low side
+  double adj = 0;
+  int count = 0;
+  std::vector<int8_t> dir;  // factor: per level kLeft / kRight / 0
+};
+
+struct Node {
+  double risk = 0, complexity = 0, wt = 0, yval = 0;
+  int nobs = 0;
+  std::vector<double> classWt;
+  std::vector<SplitRec> primary;    // [0] the split, then competitors
+  std::vector<SplitRec> surrogate;
+  int lastDir = 0;
+  int left = -1, right = -1;        // rpart's children
+  bool split = false;
+};
+
+// Per fit constants.
+struct Shared {
   const Data& d;
   const double* y;
   const double* w;
   const RpartParams& p;
-  int K;
-  std::vector<double> priorAdj;  // prior_j / freq_j (the per-class risk weight)
-  std::vector<double> aprior;    // altered priors for the split criterion
-  double alpha = 0;
+  int K = 1;    // classes (1 for anova)
+  int Kh = 1;   // histogram channels: 1 for anova and 2-class gini, else K
+  std::vector<double> priorAdj, aprior;
+  std::vector<double> g, h;  // per row histogram statistics
+  GrowParams gp;
 };
 
-// Per node bookkeeping during partition (indexed by tree node).
-struct NodeInfo {
-  double risk = 0, complexity = 0, wt = 0, yval = 0, improve = 0;
-  int nobs = 0;
-  bool swap = false;
-  std::vector<double> classWt;
-};
+// Direction of row r at a split (kLeft / kRight), 0 when its variable is missing (or the
+// factor level was not seen at the node).
+inline int split_dir(const Data& d, const SplitRec& s, int64_t r) {
+  const int b = d.bin(s.var, r);
+  if (b == d.nbins[s.var] - 1) return 0;
+  if (!s.dir.empty()) return b < static_cast<int>(s.dir.size()) ? s.dir[b] : 0;
+  // by value, not bin: rows of other folds may hold values between the node's two bins
+  const int o = d.offset[s.var] + b;
+  return 0.5 * (d.lo[o] + d.hi[o]) < s.index ? s.ncat : -s.ncat;
+}
 
-class Builder {
+// Inserts into a list sorted by decreasing improve holding at most `cap` entries; ties keep
+// the earlier entry first (rpart's insert_split).
+void insert_split(std::vector<SplitRec>& list, SplitRec&& s, int cap) {
+  if (cap <= 0) return;
+  if (static_cast<int>(list.size()) >= cap && !(s.improve > list.back().improve)) return;
+  auto it = list.begin();
+  while (it != list.end() && it->improve >= s.improve) ++it;
+  list.insert(it, std::move(s));
+  if (static_cast<int>(list.size()) > cap) list.pop_back();
+}
+
+class Fit {
  public:
-  Builder(Ctx& c, const RowStats& st, const GrowParams& gp, std::vector<NodeInfo>& info, Tree& t)
-      : c_(c), gp_(gp), gr_(c.d, st, gp, 1), info_(info), t_(t) {}
+  Fit(const Shared& s, double alpha, bool serial)
+      : s_(s), d_(s.d), p_(s.p), gp_(s.gp), alpha_(alpha) {
+    gp_.serial = serial;
+    st_.g = s.g.data();
+    st_.h = s.h.data();
+    gr_ = std::make_unique<Grower>(d_, st_, gp_, 1);
+    S_ = s.Kh + 2;
+  }
 
-  Grower& grower() { return gr_; }
+  std::vector<Node> nodes;
 
-  void eval(const Leaf& l, NodeInfo& me) {
-    const auto& rows = gr_.rows();
-    me.nobs = static_cast<int>(l.end - l.begin);
+  void run(const std::vector<int64_t>& rows) {
+    Tree scratch;
+    gr_->start(rows, scratch);
+    tmp_.resize(rows.size());
+    dirBuf_.resize(rows.size());
+    nodes.assign(1, Node());
+    double sumrisk = 0;
+    partition(0, 0, static_cast<int64_t>(rows.size()), 0, nullptr, sumrisk, true);
+    fix_cp(0, nodes[0].complexity);
+  }
+
+  // The node where a row stops at complexity cp (rows whose split variables are missing
+  // and that no surrogate routes stop early, as in rpart).
+  int stop_node(int64_t r, double cp) const {
+    int nd = 0;
+    while (nodes[nd].split && cp < nodes[nd].complexity) {
+      int dir = route(nodes[nd], r);
+      if (dir == 0) break;
+      nd = dir == kLeft ? nodes[nd].left : nodes[nd].right;
+    }
+    return nd;
+  }
+
+ private:
+  const Shared& s_;
+  const Data& d_;
+  const RpartParams& p_;
+  GrowParams gp_;
+  RowStats st_;
+  std::unique_ptr<Grower> gr_;
+  double alpha_;
+  double iscale_ = 0;
+  int S_ = 3;
+  std::vector<int64_t> tmp_;
+  std::vector<int8_t> dirBuf_;
+
+  int route(const Node& nd, int64_t r) const {
+    int dir = split_dir(d_, nd.primary[0], r);
+    if (dir != 0) return dir;
+    if (p_.useSurrogate > 0)
+      for (const SplitRec& s : nd.surrogate) {
+        dir = split_dir(d_, s, r);
+        if (dir != 0) return dir;
+      }
+    if (p_.useSurrogate == 2) return nd.lastDir;
+    return 0;
+  }
+
+  void fix_cp(int nd, double parent) {
+    if (nodes[nd].complexity > parent) nodes[nd].complexity = parent;
+    if (nodes[nd].split) {
+      double c = nodes[nd].complexity;
+      fix_cp(nodes[nd].left, c);
+      fix_cp(nodes[nd].right, c);
+    }
+  }
+
+  // node statistics (rpart's eval) and the histogram totals
+  void eval(Node& me, int64_t b, int64_t e, Leaf& l) {
+    const int64_t* rows = gr_->rows().data();
+    const int K = s_.K, Kh = s_.Kh;
+    me.nobs = static_cast<int>(e - b);
+    l.begin = b;
+    l.end = e;
+    l.cnt = static_cast<double>(e - b);
+    l.h = 0;
+    l.g.assign(Kh, 0);
+    for (int64_t i = b; i < e; ++i) {
+      int64_t r = rows[i];
+      l.h += s_.h[r];
+      for (int k = 0; k < Kh; ++k) l.g[k] += s_.g[r * Kh + k];
+    }
     me.wt = 0;
-    if (c_.p.method == 0) {
+    if (p_.method == 0) {
       double sw = 0, sy = 0;
-      for (int64_t i = l.begin; i < l.end; ++i) {
+      for (int64_t i = b; i < e; ++i) {
         int64_t r = rows[i];
-        sw += c_.w[r];
-        sy += c_.w[r] * c_.y[r];
+        sw += s_.w[r];
+        sy += s_.w[r] * s_.y[r];
       }
       double mean = sw > 0 ? sy / sw : 0, ss = 0;
-      for (int64_t i = l.begin; i < l.end; ++i) {
+      for (int64_t i = b; i < e; ++i) {
         int64_t r = rows[i];
-        double e = c_.y[r] - mean;
-        ss += c_.w[r] * e * e;
+        double dv = s_.y[r] - mean;
+        ss += s_.w[r] * dv * dv;
       }
       me.wt = sw;
       me.yval = mean;
       me.risk = ss;
       return;
     }
-    const int K = c_.K;
     me.classWt.assign(K, 0);
-    for (int64_t i = l.begin; i < l.end; ++i) {
+    for (int64_t i = b; i < e; ++i) {
       int64_t r = rows[i];
-      me.classWt[static_cast<int>(c_.y[r])] += c_.w[r];
-      me.wt += c_.w[r];
+      me.classWt[static_cast<int>(s_.y[r])] += s_.w[r];
+      me.wt += s_.w[r];
     }
     int best = 0;
     double dev = 0;
     for (int i = 0; i < K; ++i) {
-      double s = 0;
-      for (int j = 0; j < K; ++j) s += me.classWt[j] * c_.p.loss[j * K + i] * c_.priorAdj[j];
-      if (i == 0 || s < dev) {
+      double sum = 0;
+      for (int j = 0; j < K; ++j) sum += me.classWt[j] * p_.loss[j * K + i] * s_.priorAdj[j];
+      if (i == 0 || sum < dev) {
         best = i;
-        dev = s;
+        dev = sum;
       }
     }
     me.yval = best;
     me.risk = dev;
   }
 
-  // rpart's "mean" used to orient a split: class index mean (class) or y mean (anova)
-  double orient_mean(const Leaf& l) const {
-    if (c_.p.method == 0) return l.h > 0 ? l.g[0] / l.h : 0;
-    double tot = 0, m = 0;
-    for (int k = 0; k < c_.K; ++k) tot += l.g[k];
-    for (int k = 0; k < c_.K; ++k) m += k * (tot > 0 ? l.g[k] / tot : 0);
+  // class weights (aprior scaled) of a histogram entry (cnt, h, g...)
+  void classes(const double* e, double* c) const {
+    if (s_.Kh == 1) {
+      c[1] = e[2];
+      c[0] = e[1] - e[2];
+    } else {
+      for (int k = 0; k < s_.K; ++k) c[k] = e[2 + k];
+    }
+  }
+  // rpart's impurity x weight of a class node
+  double impurity(const double* e) const {
+    double c[66];
+    classes(e, c);
+    const double h = e[1];
+    if (h <= 0) return 0;
+    double s = 0;
+    if (p_.split == 1) {
+      for (int k = 0; k < s_.K; ++k)
+        if (c[k] > 0) s -= c[k] * std::log(c[k] / h);
+      return s;
+    }
+    for (int k = 0; k < s_.K; ++k) s += c[k] * c[k];
+    return h - s / h;
+  }
+  double class_mean(const double* e) const {
+    double c[66];
+    classes(e, c);
+    double m = 0;
+    for (int k = 0; k < s_.K; ++k) m += k * (e[1] > 0 ? c[k] / e[1] : 0);
     return m;
   }
 
-  // returns the number of splits kept below this node; sumrisk = risk of its leaves
-  int partition(Leaf& l, double& sumrisk, bool isRoot) {
-    NodeInfo& me0 = info_[l.node];
-    eval(l, me0);
-    double tempcp = isRoot ? me0.risk : std::min(me0.risk, me0.complexity);
+  // rpart's best split of one variable from its histogram; false when none
+  bool best_of(int f, const double* H, const Leaf& l, double nodeRisk, SplitRec& out, double& rawImprove) const {
+    const int S = S_;
+    const int V = d_.nbins[f] - 1;
+    if (V < 2) return false;
+    const double* M = H + static_cast<std::size_t>(V) * S;
+    double base[66], acc[66], R[66];
+    base[0] = l.cnt - M[0];
+    base[1] = l.h - M[1];
+    for (int k = 0; k < s_.Kh; ++k) base[2 + k] = l.g[k] - M[2 + k];
+    const double mb = p_.minBucket;
+    if (base[0] < 2 * mb) return false;
+    std::vector<int> order;
+    order.reserve(V);
+    for (int b = 0; b < V; ++b)
+      if (H[static_cast<std::size_t>(b) * S] > 0) order.push_back(b);
+    const int no = static_cast<int>(order.size());
+    if (no < 2) return false;
+    const bool cat = d_.categorical[f] && V <= p_.maxUnorderedLevels;
+    if (cat) {
+      std::vector<double> key(V, 0);
+      for (int b : order) {
+        const double* e = H + static_cast<std::size_t>(b) * S;
+        key[b] = e[1] > 0 ? (p_.method == 0 || s_.Kh == 1 ? e[2] / e[1] : class_mean(e)) : 0;
+      }
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key[a] < key[b]; });
+    }
+    const bool anova = p_.method == 0;
+    const double meanB = anova && base[1] > 0 ? base[2] / base[1] : 0;
+    const double parentImp = anova ? 0 : impurity(base);
+    for (int s = 0; s < S; ++s) acc[s] = 0;
+    int bestPos = -1;
+    double best = 0;
+    int bestDir = kLeft;
+    for (int oi = 0; oi + 1 < no; ++oi) {
+      const double* e = H + static_cast<std::size_t>(order[oi]) * S;
+      for (int s = 0; s < S; ++s) acc[s] += e[s];
+      for (int s = 0; s < S; ++s) R[s] = base[s] - acc[s];
+      if (acc[0] < mb || R[0] < mb) continue;
+      double val;
+      int dir;
+      if (anova) {
+        if (acc[1] <= 0 || R[1] <= 0) continue;
+        double ls = acc[2] - acc[1] * meanB;  // centred left sum
+        val = ls * ls / acc[1] + ls * ls / R[1];
+        dir = ls < -ls ? kLeft : kRight;
+      } else {
+        val = parentImp - impurity(acc) - impurity(R);
+        dir = class_mean(acc) < class_mean(R) ? kLeft : kRight;
+      }
+      if (val > best) {
+        best = val;
+        bestPos = oi;
+        bestDir = dir;
+      }
+    }
+    if (bestPos < 0) return false;
+    rawImprove = anova ? best / nodeRisk : best;
+    out = SplitRec();
+    out.var = f;
+    out.count = static_cast<int>(base[0]);
+    if (cat) {
+      out.ncat = V;
+      out.dir.assign(V, 0);
+      for (int i = 0; i < no; ++i) out.dir[order[i]] = static_cast<int8_t>(i <= bestPos ? bestDir : -bestDir);
+    } else {
+      out.ncat = bestDir;
+      out.bin = order[bestPos];
+      out.index = 0.5 * (d_.hi[d_.offset[f] + order[bestPos]] + d_.lo[d_.offset[f] + order[bestPos + 1]]);
+    }
+    return true;
+  }
+
+  // surrogate splits of node `me` (rows [b, e), primary directions in dirBuf_)
+  void surrogates(Node& me, int64_t b, int64_t e) {
+    const int64_t* rows = gr_->rows().data();
+    const int pv = me.primary[0].var;
+    double lcount = 0, rcount = 0;
+    for (int64_t i = b; i < e; ++i) {
+      int dir = dirBuf_[i - b];
+      if (dir == kLeft) lcount += s_.w[rows[i]];
+      if (dir == kRight) rcount += s_.w[rows[i]];
+    }
+    me.lastDir = lcount < rcount ? kRight : (lcount > rcount ? kLeft : 0);
+    if (p_.maxSurrogate <= 0) return;
+    const double total = lcount + rcount;
+    const double majority = std::max(lcount, rcount);
+    const int p = d_.p;
+    std::vector<SplitRec> cand(p);
+    std::vector<uint8_t> ok(p, 0);
+    auto one = [&](int f) {
+      const int V = d_.nbins[f] - 1;
+      if (f == pv || V < 1) return;
+      // per bin: weight sent left / right by the primary, rows
+      std::vector<double> wl(V, 0), wr(V, 0), cn(V, 0);
+      for (int64_t i = b; i < e; ++i) {
+        int dir = dirBuf_[i - b];
+        if (dir == 0) continue;
+        int64_t r = rows[i];
+        int bb = d_.bin(f, r);
+        if (bb == V) continue;
+        (dir == kLeft ? wl : wr)[bb] += s_.w[r];
+        cn[bb] += 1;
+      }
+      SplitRec s;
+      s.var = f;
+      double agree = 0;
+      if (d_.categorical[f]) {
+        s.ncat = V;
+        s.dir.assign(V, 0);
+        for (int k = 0; k < V; ++k) {
+          if (cn[k] == 0) continue;
+          if (wl[k] > wr[k]) {
+            s.dir[k] = kLeft;
+            agree += wl[k];
+          } else if (wr[k] > wl[k]) {
+            s.dir[k] = kRight;
+            agree += wr[k];
+          } else {
+            s.dir[k] = static_cast<int8_t>(me.lastDir != 0 ? me.lastDir : kLeft);
+            agree += wl[k];
+          }
+        }
+      } else {
+        double WL = 0, WR = 0, CN = 0;
+        for (int k = 0; k < V; ++k) {
+          WL += wl[k];
+          WR += wr[k];
+          CN += cn[k];
+        }
+        double al = 0, ar = 0, cnt = 0;
+        int prev = -1;
+        int bestBin = -1, bestNext = -1, bestDir = 0;
+        double best = 0;
+        for (int k = 0; k < V; ++k) {
+          if (cn[k] == 0) continue;
+          if (prev >= 0 && cnt >= 2 && CN - cnt >= 2) {
+            double aL = al + (WR - ar), aR = ar + (WL - al);
+            if (aL > best || aR > best) {
+              best = std::max(aL, aR);
+              bestDir = aL >= aR ? kLeft : kRight;
+              bestBin = prev;
+              bestNext = k;
+            }
+          }
+          al += wl[k];
+          ar += wr[k];
+          cnt += cn[k];
+          prev = k;
+        }
+        if (bestBin < 0) return;
+        agree = best;
+        s.ncat = bestDir;
+        s.bin = bestBin;
+        s.index = 0.5 * (d_.hi[d_.offset[f] + bestBin] + d_.lo[d_.offset[f] + bestNext]);
+      }
+      if (!(total > 0)) return;
+      s.improve = agree / total;
+      s.adj = total > majority ? (agree - majority) / (total - majority) : 0;
+      if (s.adj <= 1e-10) return;
+      cand[f] = std::move(s);
+      ok[f] = 1;
+    };
+    if (gp_.serial || (e - b) * p < (1 << 16))
+      for (int f = 0; f < p; ++f) one(f);
+    else
+      parallel_for(static_cast<std::size_t>(p), [&](std::size_t fb, std::size_t fe, int) {
+        for (std::size_t f = fb; f < fe; ++f) one(static_cast<int>(f));
+      });
+    for (int f = 0; f < p; ++f)
+      if (ok[f]) insert_split(me.surrogate, std::move(cand[f]), p_.maxSurrogate);
+  }
+
+  // subtracts rows' statistics from a histogram
+  void subtract_rows(std::vector<double>& H, int64_t b, int64_t e) const {
+    const int64_t* rows = gr_->rows().data();
+    const int S = S_, Kh = s_.Kh;
+    for (int64_t i = b; i < e; ++i) {
+      int64_t r = rows[i];
+      for (int f = 0; f < d_.p; ++f) {
+        double* en = H.data() + static_cast<std::size_t>(d_.offset[f] + d_.bin(f, r)) * S;
+        en[0] -= 1;
+        en[1] -= s_.h[r];
+        for (int k = 0; k < Kh; ++k) en[2 + k] -= s_.g[r * Kh + k];
+      }
+    }
+  }
+
+  bool may_split(int n, int depth) const {
+    return n >= p_.minSplit && n >= 2 * p_.minBucket && depth < p_.maxDepth;
+  }
+
+  // histogram of a child from scratch through the shared grower (null when it cannot split)
+  HistPtr build(Leaf& l) {
+    l.hist.reset();
+    if (!gr_->prepare(l)) return nullptr;
+    return std::move(l.hist);
+  }
+
+  int partition(int nd, int64_t b, int64_t e, int depth, HistPtr hist, double& sumrisk, bool isRoot) {
+    Leaf l;
+    l.depth = depth;
+    eval(nodes[nd], b, e, l);
+    double tempcp = isRoot ? nodes[nd].risk : std::min(nodes[nd].risk, nodes[nd].complexity);
     auto make_leaf = [&]() {
-      NodeInfo& me = info_[l.node];
-      me.complexity = c_.alpha;
-      sumrisk = me.risk;
-      t_.feature[l.node] = -1;
-      l.hist.reset();
+      nodes[nd].complexity = alpha_;
+      nodes[nd].split = false;
+      sumrisk = nodes[nd].risk;
       return 0;
     };
-    if (l.cnt < c_.p.minSplit || tempcp <= c_.alpha) return make_leaf();
-    if (!gr_.prepare(l)) return make_leaf();
-    double gain = l.best.gain;
-    auto kids = gr_.split(t_, l, false);
-    l.hist.reset();
-    info_.resize(t_.feature.size());
-    Leaf& lo = kids.first;
-    Leaf& hi = kids.second;
-    bool swap = !(orient_mean(lo) < orient_mean(hi));
-    info_[l.node].swap = swap;
-    info_[l.node].improve = c_.p.method == 0 ? gain / std::max(info_[l.node].risk, 1e-300) : gain;
-    Leaf& L = swap ? hi : lo;
-    Leaf& R = swap ? lo : hi;
+    if (nodes[nd].nobs < p_.minSplit || tempcp <= alpha_ || !may_split(nodes[nd].nobs, depth)) return make_leaf();
+    if (!hist) {
+      hist = build(l);
+      if (!hist) return make_leaf();
+    }
+    // split search: every variable's best split, the best maxCompete + 1 kept
+    {
+      std::vector<SplitRec> list;
+      const double* H = hist->data();
+      for (int f = 0; f < d_.p; ++f) {
+        SplitRec s;
+        double raw = 0;
+        if (!best_of(f, H + static_cast<std::size_t>(d_.offset[f]) * S_, l, nodes[nd].risk, s, raw)) continue;
+        if (raw > iscale_) iscale_ = raw;
+        if (!(raw > iscale_ * 1e-10)) continue;
+        s.improve = p_.cost.empty() ? raw : raw / p_.cost[f];
+        insert_split(list, std::move(s), p_.maxCompete + 1);
+      }
+      if (list.empty()) return make_leaf();
+      nodes[nd].primary = std::move(list);
+    }
+    // primary directions, surrogates, routing: [left | right | remaining]
+    int64_t* rows = gr_->rows().data();
+    const SplitRec& P = nodes[nd].primary[0];
+    for (int64_t i = b; i < e; ++i) dirBuf_[i - b] = static_cast<int8_t>(split_dir(d_, P, rows[i]));
+    nodes[nd].surrogate.clear();
+    nodes[nd].lastDir = 0;
+    if (p_.maxSurrogate > 0) surrogates(nodes[nd], b, e);
+    Node& me = nodes[nd];
+    int64_t nl = 0, nr = 0, nrem = 0;
+    std::vector<int64_t> rem;
+    for (int64_t i = b; i < e; ++i) {
+      int64_t r = rows[i];
+      int dir = dirBuf_[i - b];
+      if (dir == 0 && p_.useSurrogate > 0) {
+        for (SplitRec& s : me.surrogate) {
+          dir = split_dir(d_, s, r);
+          if (dir != 0) {
+            s.count++;
+            break;
+          }
+        }
+        if (dir == 0 && p_.useSurrogate == 2) dir = me.lastDir;
+      }
+      if (dir == kLeft)
+        rows[b + nl++] = r;
+      else if (dir == kRight)
+        tmp_[nr++] = r;
+      else
+        rem.push_back(r);
+    }
+    std::copy(tmp_.begin(), tmp_.begin() + nr, rows + b + nl);
+    std::copy(rem.begin(), rem.end(), rows + b + nl + nr);
+    nrem = static_cast<int64_t>(rem.size());
+    if (nl == 0 || nr == 0) {
+      // cannot happen with minBucket >= 1, kept as a guard
+      nodes[nd].primary.clear();
+      nodes[nd].surrogate.clear();
+      return make_leaf();
+    }
+    nodes[nd].split = true;
+    const int L = static_cast<int>(nodes.size());
+    const int R = L + 1;
+    nodes.emplace_back();
+    nodes.emplace_back();
+    nodes[nd].left = L;
+    nodes[nd].right = R;
+    // children histograms: the smaller built, the larger = parent - smaller - remaining
+    HistPtr hl, hr;
+    {
+      const bool canL = may_split(static_cast<int>(nl), depth + 1), canR = may_split(static_cast<int>(nr), depth + 1);
+      const bool leftSmall = nl <= nr;
+      const bool canS = leftSmall ? canL : canR, canG = leftSmall ? canR : canL;
+      const int64_t sb = leftSmall ? b : b + nl, se = leftSmall ? b + nl : b + nl + nr;
+      const int64_t gb = leftSmall ? b + nl : b, ge = leftSmall ? b + nl + nr : b + nl;
+      HistPtr hs, hg;
+      if (canS) {
+        Leaf ls;
+        ls.depth = depth + 1;
+        Node tmpNode;
+        eval(tmpNode, sb, se, ls);
+        hs = build(ls);
+      }
+      if (canG) {
+        hg = std::move(hist);
+        if (hs) {
+          std::vector<double>& Pv = *hg;
+          const std::vector<double>& Sv = *hs;
+          for (std::size_t i = 0; i < Pv.size(); ++i) Pv[i] -= Sv[i];
+        } else {
+          subtract_rows(*hg, sb, se);
+        }
+        subtract_rows(*hg, b + nl + nr, b + nl + nr + nrem);
+        (void)gb;
+        (void)ge;
+      }
+      hist.reset();
+      hl = leftSmall ? hs : hg;
+      hr = leftSmall ? hg : hs;
+    }
     double leftRisk = 0, rightRisk = 0;
-    info_[L.node].complexity = tempcp - c_.alpha;
-    int leftSplit = partition(L, leftRisk, false);
-    double myRisk = info_[l.node].risk, myCp = info_[l.node].complexity;
+    nodes[L].complexity = tempcp - alpha_;
+    int leftSplit = partition(L, b, b + nl, depth + 1, std::move(hl), leftRisk, false);
+    double myRisk = nodes[nd].risk, myCp = nodes[nd].complexity;
     if (isRoot) myCp = myRisk;
     tempcp = (myRisk - leftRisk) / (leftSplit + 1);
-    double tempcp2 = myRisk - info_[L.node].risk;
+    double tempcp2 = myRisk - nodes[L].risk;
     if (tempcp < tempcp2) tempcp = tempcp2;
     if (tempcp > myCp) tempcp = myCp;
-    info_[R.node].complexity = tempcp - c_.alpha;
-    int rightSplit = partition(R, rightRisk, false);
-    double lc = info_[L.node].complexity, rc = info_[R.node].complexity;
+    nodes[R].complexity = tempcp - alpha_;
+    int rightSplit = partition(R, b + nl, b + nl + nr, depth + 1, std::move(hr), rightRisk, false);
+    double lc = nodes[L].complexity, rc = nodes[R].complexity;
     tempcp = (myRisk - (leftRisk + rightRisk)) / (leftSplit + rightSplit + 1);
     if (rc > lc) {
       if (tempcp > lc) {
-        leftRisk = info_[L.node].risk;
+        leftRisk = nodes[L].risk;
         leftSplit = 0;
         tempcp = (myRisk - (leftRisk + rightRisk)) / (leftSplit + rightSplit + 1);
         if (tempcp > rc) {
-          rightRisk = info_[R.node].risk;
+          rightRisk = nodes[R].risk;
           rightSplit = 0;
         }
       }
     } else if (tempcp > rc) {
       rightSplit = 0;
-      rightRisk = info_[R.node].risk;
+      rightRisk = nodes[R].risk;
       tempcp = (myRisk - (leftRisk + rightRisk)) / (leftSplit + rightSplit + 1);
       if (tempcp > lc) {
-        leftRisk = info_[L.node].risk;
+        leftRisk = nodes[L].risk;
         leftSplit = 0;
       }
     }
     tempcp = (myRisk - (leftRisk + rightRisk)) / (leftSplit + rightSplit + 1);
-    if (tempcp <= c_.alpha) {
-      t_.feature[l.node] = -1;  // collapse: the subtree becomes unreachable
+    if (tempcp <= alpha_) {
+      nodes[nd].split = false;  // collapse: the subtree becomes unreachable
+      nodes[nd].primary.clear();
+      nodes[nd].surrogate.clear();
       sumrisk = myRisk;
-      info_[l.node].complexity = c_.alpha;
+      nodes[nd].complexity = alpha_;
       return 0;
     }
-    info_[l.node].complexity = tempcp;
+    nodes[nd].complexity = tempcp;
     sumrisk = leftRisk + rightRisk;
     return leftSplit + rightSplit + 1;
   }
-
- private:
-  Ctx& c_;
-  const GrowParams& gp_;
-  Grower gr_;
-  std::vector<NodeInfo>& info_;
-  Tree& t_;
 };
-
-void fix_cp(const Tree& t, std::vector<NodeInfo>& info, int nd, double parent) {
-  if (info[nd].complexity > parent) info[nd].complexity = parent;
-  if (t.feature[nd] >= 0) {
-    fix_cp(t, info, t.left[nd], info[nd].complexity);
-    fix_cp(t, info, t.right[nd], info[nd].complexity);
-  }
-}
-
-struct Grown {
-  Tree tree;
-  std::vector<NodeInfo> info;
-  double rootRisk = 0;
-};
-
-Grown grow_one(Ctx& c, const std::vector<int64_t>& rows, const GrowParams& gp, const std::vector<double>& g,
-               const std::vector<double>& h) {
-  Grown out;
-  RowStats st;
-  st.g = g.data();
-  st.h = h.data();
-  out.info.resize(1);
-  Builder b(c, st, gp, out.info, out.tree);
-  Leaf root = b.grower().start(rows, out.tree);
-  out.info.resize(out.tree.feature.size());
-  double sumrisk = 0;
-  b.partition(root, sumrisk, true);
-  out.info.resize(out.tree.feature.size());
-  out.rootRisk = out.info[0].risk;
-  fix_cp(out.tree, out.info, 0, out.info[0].complexity);
-  return out;
-}
-
-int leaf_at_cp(const Tree& t, const std::vector<NodeInfo>& info, const Data& d, int64_t row, double cp) {
-  int nd = 0;
-  while (t.feature[nd] >= 0 && cp < info[nd].complexity) {
-    int f = t.feature[nd];
-    int b = d.bin(f, row);
-    bool goLeft;
-    if (b == d.nbins[f] - 1)
-      goLeft = t.defaultLeft[nd];
-    else if (t.catOffset[nd] >= 0)
-      goLeft = (t.catBits[t.catOffset[nd] + (b >> 5)] >> (b & 31)) & 1u;
-    else
-      goLeft = 0.5 * (d.lo[d.offset[f] + b] + d.hi[d.offset[f] + b]) <= t.threshold[nd];
-    nd = goLeft ? t.left[nd] : t.right[nd];
-  }
-  return nd;
-}
 
 }  // namespace
 
 RpartResult train_rpart(const Data& d, const double* y, const double* w, const RpartParams& p) {
   const int64_t n = d.n;
-  Ctx c{d, y, w, p, p.method == 0 ? 1 : p.numClass, {}, {}, 0};
-  const int K = c.K;
-  // rows with positive weight take part
+  Shared s{d, y, w, p, 1, 1, {}, {}, {}, {}, {}};
+  s.K = p.method == 0 ? 1 : p.numClass;
+  const int K = s.K;
+  if (p.method == 1 && K > 64) throw Error("RX_ARG", "rxDTree supports at most 64 classes");
+  s.Kh = (p.method == 0 || (K == 2 && p.split == 0)) ? 1 : K;
+  const int Kh = s.Kh;
   std::vector<int64_t> rows;
   for (int64_t i = 0; i < n; ++i)
     if (w[i] > 0) rows.push_back(i);
   if (rows.empty()) throw Error("RX_ARG", "rxDTree: no rows with positive weight");
-  std::vector<double> g(static_cast<std::size_t>(n) * K, 0), h(n, 0);
+  s.g.assign(static_cast<std::size_t>(n) * Kh, 0);
+  s.h.assign(n, 0);
   if (p.method == 1) {
     std::vector<double> freq(K, 0);
     double tot = 0;
@@ -237,32 +617,35 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
       tot += w[r];
     }
     for (int k = 0; k < K; ++k) freq[k] /= tot;
-    c.priorAdj.assign(K, 0);
-    c.aprior.assign(K, 0);
+    s.priorAdj.assign(K, 0);
+    s.aprior.assign(K, 0);
     double temp = 0;
     for (int i = 0; i < K; ++i)
       for (int j = 0; j < K; ++j) {
         temp += p.loss[i * K + j] * p.prior[i];
-        c.aprior[i] += p.loss[i * K + j] * p.prior[i];
+        s.aprior[i] += p.loss[i * K + j] * p.prior[i];
       }
     for (int i = 0; i < K; ++i) {
-      c.priorAdj[i] = freq[i] > 0 ? p.prior[i] / freq[i] : 0;
-      c.aprior[i] = freq[i] > 0 ? c.aprior[i] / (temp * freq[i]) : 0;
+      s.priorAdj[i] = freq[i] > 0 ? p.prior[i] / freq[i] : 0;
+      s.aprior[i] = freq[i] > 0 ? s.aprior[i] / (temp * freq[i]) : 0;
     }
     for (int64_t r : rows) {
       int k = static_cast<int>(y[r]);
-      double a = c.aprior[k] * w[r];
-      g[r * K + k] = a;
-      h[r] = a;
+      double a = s.aprior[k] * w[r];
+      if (Kh == 1)
+        s.g[r] = k == 1 ? a : 0;
+      else
+        s.g[r * Kh + k] = a;
+      s.h[r] = a;
     }
   } else {
     for (int64_t r : rows) {
-      g[r] = w[r] * y[r];
-      h[r] = w[r];
+      s.g[r] = w[r] * y[r];
+      s.h[r] = w[r];
     }
   }
-  GrowParams gp;
-  gp.K = K;
+  GrowParams& gp = s.gp;
+  gp.K = Kh;
   gp.maxDepth = p.maxDepth;
   gp.minLeaf = p.minBucket;
   gp.minSplit = p.minSplit;
@@ -276,35 +659,47 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
   gp.featureCost = p.cost;
 
   // root risk -> alpha
-  Grown full;
+  double rootRisk;
   {
-    // evaluate the root risk first (alpha = cp * root risk)
-    std::vector<NodeInfo> tmpInfo(1);
-    Tree tmpTree;
-    RowStats st;
-    st.g = g.data();
-    st.h = h.data();
-    Builder b(c, st, gp, tmpInfo, tmpTree);
-    Leaf root = b.grower().start(rows, tmpTree);
-    b.eval(root, tmpInfo[0]);
-    c.alpha = p.cp * tmpInfo[0].risk;
+    if (p.method == 0) {
+      double sw = 0, sy = 0, ss = 0;
+      for (int64_t r : rows) {
+        sw += w[r];
+        sy += w[r] * y[r];
+      }
+      double mean = sy / sw;
+      for (int64_t r : rows) ss += w[r] * (y[r] - mean) * (y[r] - mean);
+      rootRisk = ss;
+    } else {
+      std::vector<double> cw(K, 0);
+      for (int64_t r : rows) cw[static_cast<int>(y[r])] += w[r];
+      rootRisk = 0;
+      for (int i = 0; i < K; ++i) {
+        double sum = 0;
+        for (int j = 0; j < K; ++j) sum += cw[j] * p.loss[j * K + i] * s.priorAdj[j];
+        if (i == 0 || sum < rootRisk) rootRisk = sum;
+      }
+    }
   }
-  full = grow_one(c, rows, gp, g, h);
+  const double alpha = p.cp * rootRisk;
+  Fit full(s, alpha, false);
+  full.run(rows);
+  const std::vector<Node>& nodes = full.nodes;
   RpartResult res;
-  res.rootRisk = full.rootRisk;
+  res.rootRisk = nodes[0].risk;
   // cp list: unique complexities (clamped at alpha), descending
-  std::vector<double> cps{full.info[0].complexity};
+  std::vector<double> cps{nodes[0].complexity};
   std::function<void(int, double)> collect = [&](int nd, double parent) {
-    double me = std::max(full.info[nd].complexity, c.alpha);
-    if (full.tree.feature[nd] >= 0) {
-      collect(full.tree.left[nd], me);
-      collect(full.tree.right[nd], me);
+    double me = std::max(nodes[nd].complexity, alpha);
+    if (nodes[nd].split) {
+      collect(nodes[nd].left, me);
+      collect(nodes[nd].right, me);
     }
     if (me < parent && std::find(cps.begin(), cps.end(), me) == cps.end()) cps.push_back(me);
   };
-  if (full.tree.feature[0] >= 0) {
-    collect(full.tree.left[0], full.info[0].complexity);
-    collect(full.tree.right[0], full.info[0].complexity);
+  if (nodes[0].split) {
+    collect(nodes[0].left, nodes[0].complexity);
+    collect(nodes[0].right, nodes[0].complexity);
   }
   std::sort(cps.begin(), cps.end(), std::greater<double>());
   const std::size_t m = cps.size();
@@ -313,56 +708,64 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
   for (std::size_t j = 0; j < m; ++j) {
     double cpv = cps[j];
     std::function<void(int)> walk = [&](int nd) {
-      if (full.tree.feature[nd] >= 0 && full.info[nd].complexity > cpv) {
+      if (nodes[nd].split && nodes[nd].complexity > cpv) {
         nsplit[j] += 1;
-        walk(full.tree.left[nd]);
-        walk(full.tree.right[nd]);
+        walk(nodes[nd].left);
+        walk(nodes[nd].right);
       } else {
-        risk[j] += full.info[nd].risk;
+        risk[j] += nodes[nd].risk;
       }
     };
     walk(0);
   }
-  // cross-validation
+  // cross-validation: folds grown in parallel (one thread each)
   if (p.xgroups && p.nxval > 1 && m > 0) {
     std::vector<double> cpx(m);
     cpx[0] = 10 * cps[0];
     for (std::size_t j = 1; j < m; ++j) cpx[j] = std::sqrt(cps[j - 1] * cps[j]);
     double totalWt = 0;
     for (int64_t r : rows) totalWt += w[r];
-    const double alphaSave = c.alpha;
-    for (int gi = 1; gi <= p.nxval; ++gi) {
-      std::vector<int64_t> train, test;
-      double trainWt = 0;
-      for (int64_t r : rows) {
-        if (p.xgroups[r] == gi)
-          test.push_back(r);
-        else {
-          train.push_back(r);
-          trainWt += w[r];
-        }
-      }
-      if (train.empty() || test.empty()) continue;
-      double scale = trainWt / totalWt;
-      c.alpha = alphaSave * scale;
-      Grown xt = grow_one(c, train, gp, g, h);
-      for (int64_t r : test) {
-        for (std::size_t j = 0; j < m; ++j) {
-          int nd = leaf_at_cp(xt.tree, xt.info, d, r, cpx[j] * scale);
-          double err;
-          if (p.method == 0) {
-            double e = y[r] - xt.info[nd].yval;
-            err = e * e;
-          } else {
-            int yt = static_cast<int>(y[r]), yp = static_cast<int>(xt.info[nd].yval);
-            err = c.priorAdj[yt] * p.loss[yt * K + yp];
+    const int V = p.nxval;
+    std::vector<std::vector<double>> fr(V, std::vector<double>(m, 0)), fs(V, std::vector<double>(m, 0));
+    parallel_for(static_cast<std::size_t>(V), [&](std::size_t gb, std::size_t ge, int) {
+      for (std::size_t gi = gb; gi < ge; ++gi) {
+        const int grp = static_cast<int>(gi) + 1;
+        std::vector<int64_t> train, test;
+        double trainWt = 0;
+        for (int64_t r : rows) {
+          if (p.xgroups[r] == grp)
+            test.push_back(r);
+          else {
+            train.push_back(r);
+            trainWt += w[r];
           }
-          xrisk[j] += err * w[r];
-          xstd[j] += err * err * w[r];
+        }
+        if (train.empty() || test.empty()) continue;
+        const double scale = trainWt / totalWt;
+        Fit xt(s, alpha * scale, V > 1);
+        xt.run(train);
+        for (int64_t r : test) {
+          for (std::size_t j = 0; j < m; ++j) {
+            int nd = xt.stop_node(r, cpx[j] * scale);
+            double err;
+            if (p.method == 0) {
+              double e = y[r] - xt.nodes[nd].yval;
+              err = e * e;
+            } else {
+              int yt = static_cast<int>(y[r]), yp = static_cast<int>(xt.nodes[nd].yval);
+              err = s.priorAdj[yt] * p.loss[yt * K + yp];
+            }
+            fr[gi][j] += err * w[r];
+            fs[gi][j] += err * err * w[r];
+          }
         }
       }
-    }
-    c.alpha = alphaSave;
+    });
+    for (int gi = 0; gi < V; ++gi)
+      for (std::size_t j = 0; j < m; ++j) {
+        xrisk[j] += fr[gi][j];
+        xstd[j] += fs[gi][j];
+      }
     for (std::size_t j = 0; j < m; ++j) xstd[j] = std::sqrt(std::max(0.0, xstd[j] - xrisk[j] * xrisk[j] / totalWt));
   } else {
     for (std::size_t j = 0; j < m; ++j) xrisk[j] = xstd[j] = NAN;
@@ -374,18 +777,28 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
     res.cpTable.push_back(xrisk[j]);
     res.cpTable.push_back(xstd[j]);
   }
-  // compact the reachable tree (preorder, rpart's left child first)
-  const Tree& T = full.tree;
+  // the reachable tree, preorder with rpart's left child first
   Tree& O = res.tree;
+  auto push_split = [&](const SplitRec& sp, bool isSurrogate) {
+    res.splitVar.push_back(sp.var);
+    res.splitNcat.push_back(sp.ncat);
+    res.splitImprove.push_back(sp.improve);
+    res.splitIndex.push_back(sp.dir.empty() ? sp.index : 0);
+    res.splitCount.push_back(sp.count);
+    res.splitAdj.push_back(isSurrogate ? sp.adj : 0);
+    res.splitBin.push_back(sp.bin);
+    if (sp.dir.empty()) {
+      res.splitCatOffset.push_back(-1);
+    } else {
+      res.splitCatOffset.push_back(static_cast<int>(res.catDir.size()));
+      for (int8_t v : sp.dir) res.catDir.push_back(v);
+    }
+  };
   std::function<int(int)> copy = [&](int nd) -> int {
     int id = O.add_node(K);
-    const NodeInfo& in = full.info[nd];
-    O.threshold[id] = T.threshold[nd];
-    O.splitBin[id] = T.splitBin[nd];
-    O.defaultLeft[id] = T.defaultLeft[nd];
-    O.gain[id] = T.gain[nd];
-    O.cover[id] = T.cover[nd];
-    O.count[id] = T.count[nd];
+    const Node& in = nodes[nd];
+    O.cover[id] = in.wt;
+    O.count[id] = in.nobs;
     if (p.method == 0) {
       O.value[id] = in.yval;
     } else {
@@ -399,25 +812,47 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
     res.wt.push_back(in.wt);
     res.yval.push_back(in.yval);
     res.nobs.push_back(in.nobs);
-    res.improve.push_back(T.feature[nd] >= 0 ? in.improve : 0);
-    res.swap.push_back(T.feature[nd] >= 0 && in.swap ? 1 : 0);
-    if (T.feature[nd] >= 0) {
-      O.feature[id] = T.feature[nd];
-      if (T.catOffset[nd] >= 0) {
+    res.improve.push_back(in.split ? in.primary[0].improve : 0);
+    res.splitStart.push_back(static_cast<int>(res.splitVar.size()));
+    res.nCompete.push_back(in.split ? static_cast<int>(in.primary.size()) - 1 : 0);
+    res.nSurrogate.push_back(in.split ? static_cast<int>(in.surrogate.size()) : 0);
+    res.lastDir.push_back(in.split ? in.lastDir : 0);
+    bool swap = false;
+    if (in.split) {
+      for (const SplitRec& sp : in.primary) push_split(sp, false);
+      for (const SplitRec& sp : in.surrogate) push_split(sp, true);
+      const SplitRec& P = in.primary[0];
+      O.feature[id] = P.var;
+      O.gain[id] = P.improve;
+      if (!P.dir.empty()) {
+        const int V = static_cast<int>(P.dir.size());
+        const int words = (V + 31) / 32;
         O.catOffset[id] = static_cast<int>(O.catBits.size());
-        O.catWords[id] = T.catWords[nd];
-        for (int k = 0; k < T.catWords[nd]; ++k) O.catBits.push_back(T.catBits[T.catOffset[nd] + k]);
+        O.catWords[id] = words;
+        O.catBits.resize(O.catBits.size() + words, 0u);
+        for (int lv = 0; lv < V; ++lv)
+          if (P.dir[lv] == kLeft) O.catBits[O.catOffset[id] + (lv >> 5)] |= (1u << (lv & 31));
+      } else {
+        O.splitBin[id] = P.bin;
+        O.threshold[id] = P.index;
+        swap = P.ncat == kRight;
       }
-      int a = in.swap ? T.right[nd] : T.left[nd];
-      int b = in.swap ? T.left[nd] : T.right[nd];
-      int ca = copy(a);
-      int cb = copy(b);
-      O.left[id] = in.swap ? cb : ca;
-      O.right[id] = in.swap ? ca : cb;
+    }
+    res.swap.push_back(swap ? 1 : 0);
+    if (in.split) {
+      int ca = copy(in.left);
+      int cb = copy(in.right);
+      O.left[id] = swap ? cb : ca;
+      O.right[id] = swap ? ca : cb;
+      // rows whose split variables are all missing: the child with more rows (rpart's predict)
+      int nL = nodes[in.left].nobs, nR = nodes[in.right].nobs;
+      bool toRpartLeft = nL >= nR;
+      O.defaultLeft[id] = (toRpartLeft != swap) ? 1 : 0;
     }
     return id;
   };
   copy(0);
+  res.splitStart.push_back(static_cast<int>(res.splitVar.size()));
   return res;
 }
 

@@ -1,5 +1,6 @@
 // rpart-style classification / regression trees: recursive partitioning with the
-// cost-complexity bookkeeping of rpart (cp table, cross-validated risk).
+// cost-complexity bookkeeping of rpart (cp table, cross-validated risk), competitor
+// ("primary") splits and surrogate splits for missing values.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -20,6 +21,9 @@ struct RpartParams {
   int maxDepth = 30;
   double cp = 0.01;
   int maxUnorderedLevels = 32;
+  int maxCompete = 0;    // competitor splits kept per node (besides the primary)
+  int maxSurrogate = 0;  // surrogate splits kept per node
+  int useSurrogate = 2;  // 0 none, 1 surrogates, 2 surrogates then the majority direction
   std::vector<double> cost;  // per variable (empty: all 1)
   const int32_t* xgroups = nullptr;  // 1..nxval per row, or null
   int nxval = 0;
@@ -34,6 +38,13 @@ struct RpartResult {
   std::vector<double> improve;     // rpart's improvement of the node's split
   std::vector<double> cpTable;     // rows of (cp, nsplit, risk, xrisk, xstd) in raw (unscaled) units
   double rootRisk = 0;
+  // Splits per node as rpart's `splits` matrix (primary, competitors, surrogates), in rpart's
+  // orientation (left = rpart's left child): node i owns splits [splitStart[i], splitStart[i+1]).
+  std::vector<int> splitStart, nCompete, nSurrogate;
+  std::vector<int> lastDir;        // -1 left, 1 right, 0 none: majority direction (useSurrogate 2)
+  std::vector<int> splitVar, splitNcat, splitCount, splitBin, splitCatOffset;
+  std::vector<double> splitImprove, splitIndex, splitAdj;
+  std::vector<int> catDir;         // factor splits: per level -1 left, 1 right, 0 not present
 };
 
 RpartResult train_rpart(const Data& d, const double* y, const double* w, const RpartParams& p);
