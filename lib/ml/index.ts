@@ -1,10 +1,12 @@
-/** MicrosoftML learners: rxLogisticRegression, rxFastLinear (linear), with MicrosoftML's options and outputs. */
+/** MicrosoftML learners: rxLogisticRegression, rxFastLinear (linear), rxNeuralNet, with MicrosoftML's options and outputs. */
 import './register.js';
 
 export { rxLogisticRegression } from './logistic.js';
 export type { RxLogisticRegressionOptions } from './logistic.js';
 export { rxFastLinear } from './fastlinear.js';
 export type { FastLinearLoss, RxFastLinearOptions } from './fastlinear.js';
+export { rxNeuralNet, RxNeuralNetModel } from './neuralnet.js';
+export type { NeuralNetData, NeuralNetOptimizer, RxNeuralNetOptions } from './neuralnet.js';
 export { RxMlLinearModel } from './model.js';
 export type { MlLinearData, MlPredictOptions } from './model.js';
 export { linearMlToOnnx } from './onnx.js';

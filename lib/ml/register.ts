@@ -8,6 +8,7 @@ import { RxError } from '../errors.js';
 import { registerOnnxExporter } from '../onnx/index.js';
 import { registerModelKind } from '../scoring/registry.js';
 import { type MlLinearData, RxMlLinearModel, designInputs } from './model.js';
+import { type NeuralNetData, RxNeuralNetModel } from './neuralnet.js';
 import { linearMlToOnnx } from './onnx.js';
 
 for (const kind of ['rxLogisticRegression', 'rxFastLinear'] as const) {
@@ -23,3 +24,15 @@ for (const kind of ['rxLogisticRegression', 'rxFastLinear'] as const) {
     return linearMlToOnnx(m, o.opset !== undefined ? { opset: o.opset } : {});
   });
 }
+
+registerModelKind<RxNeuralNetModel>({
+  kind: 'rxNeuralNet',
+  version: 1,
+  fromJSON: (j) => RxNeuralNetModel.fromJSON(j as NeuralNetData),
+  inputs: (m) => designInputs(m.design),
+  score: (m, chunk: Chunk) => m.scoreChunk(chunk, false),
+});
+registerOnnxExporter('rxNeuralNet', (m, o) => {
+  if (!(m instanceof RxNeuralNetModel)) throw new RxError('RX_MODEL', 'not an rxNeuralNet model');
+  return m.toOnnx(o.opset !== undefined ? { opset: o.opset } : {});
+});
