@@ -31,6 +31,8 @@ export interface ScoreNative {
   scoreInfo(h: ScorerHandle): { inputs: number; width: number };
   /** One row, synchronous, no allocation: x[inputs] -> out[width]. */
   scoreRow(h: ScorerHandle, x: Float64Array, out: Float64Array): void;
+  /** A function bound to the handle and two arrays: each call scores x's current contents into out (no arguments, no allocation). */
+  scoreRowBind(h: ScorerHandle, x: Float64Array, out: Float64Array): () => void;
   /** Column-major x (n x inputs) -> row-major n x width, on the libuv pool. */
   scoreBatch(h: ScorerHandle, x: Float64Array, n: number): Promise<Float64Array>;
   scoreBatchSync(h: ScorerHandle, x: Float64Array, n: number): Float64Array;
@@ -42,6 +44,7 @@ export const scoreExports = [
   'scoreLinearCreate',
   'scoreInfo',
   'scoreRow',
+  'scoreRowBind',
   'scoreBatch',
   'scoreBatchSync',
   'scoreFree',

@@ -160,6 +160,65 @@ Napi::Value Row(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A bound single-row scorer: the scorer handle and two Float64Arrays fixed once, so a
+// call is napi_get_cb_info plus the tree walk (no arguments to convert, nothing allocated).
+struct Bound {
+  Handle* h;
+  const double* x;
+  double* out;
+  napi_ref refs[3];  // handle, x, out: alive as long as the bound function
+};
+
+napi_value BoundCall(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t argc = 0;
+  napi_get_cb_info(env, info, &argc, nullptr, nullptr, &data);
+  Bound* b = static_cast<Bound*>(data);
+  if (!b->h->scorer) {
+    Napi::Env e(env);
+    try {
+      rxb::ThrowRx(e, "RX_ARG", "this scorer was freed");
+    } catch (const Napi::Error& err) {
+      err.ThrowAsJavaScriptException();
+    }
+    return nullptr;
+  }
+  b->h->scorer->score_row(b->x, b->out);
+  return nullptr;
+}
+
+// scoreRowBind(handle, x: Float64Array(inputs), out: Float64Array(width)) -> () => void:
+// each call scores the current contents of x into out.
+Napi::Value RowBind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return rxb::Guard(env, [&]() -> Napi::Value {
+    auto s = Get(info);
+    Handle* h = info[0].As<Napi::External<Handle>>().Data();
+    auto x = rxb::ArgF64(info, 1, "x");
+    auto out = rxb::ArgF64(info, 2, "out");
+    if (x.ElementLength() < static_cast<std::size_t>(s->inputs())) rxb::ThrowRx(env, "RX_ARG", "x is shorter than the scorer's inputs");
+    if (out.ElementLength() < static_cast<std::size_t>(s->width())) rxb::ThrowRx(env, "RX_ARG", "out is shorter than the scorer's width");
+    auto* b = new Bound{h, x.Data(), out.Data(), {nullptr, nullptr, nullptr}};
+    napi_value fn;
+    if (napi_create_function(env, "scoreRowBound", NAPI_AUTO_LENGTH, BoundCall, b, &fn) != napi_ok) {
+      delete b;
+      rxb::ThrowRx(env, "RX_INTERNAL", "could not create the bound scorer");
+    }
+    napi_value vals[3] = {info[0], info[1], info[2]};
+    for (int k = 0; k < 3; ++k) napi_create_reference(env, vals[k], 1, &b->refs[k]);
+    napi_add_finalizer(
+        env, fn, b,
+        [](napi_env e, void* data, void*) {
+          Bound* bb = static_cast<Bound*>(data);
+          for (napi_ref r : bb->refs)
+            if (r) napi_delete_reference(e, r);
+          delete bb;
+        },
+        nullptr, nullptr);
+    return Napi::Value(env, fn);
+  });
+}
+
 struct BatchArgs {
   std::shared_ptr<const Scorer> s;
   const double* x;
@@ -220,6 +279,7 @@ RXB_MODULE(score) {
   exports.Set("scoreLinearCreate", Napi::Function::New(env, LinearCreate));
   exports.Set("scoreInfo", Napi::Function::New(env, Info));
   exports.Set("scoreRow", Napi::Function::New(env, Row));
+  exports.Set("scoreRowBind", Napi::Function::New(env, RowBind));
   exports.Set("scoreBatch", Napi::Function::New(env, Batch));
   exports.Set("scoreBatchSync", Napi::Function::New(env, BatchSync));
   exports.Set("scoreFree", Napi::Function::New(env, Free));

@@ -81,10 +81,22 @@ describe('native scorer', () => {
         const r = s.scoreRow(row);
         if (typeof r === 'number') expect(r).toBe(batch[i]);
         else expect(Array.from(r)).toEqual(Array.from(batch.subarray(i * s.width, (i + 1) * s.width)));
+        // the bound input row gives the same values
+        s.input.set(row);
+        const b = s.score();
+        if (typeof b === 'number') expect(b).toBe(batch[i]);
+        else expect(Array.from(b)).toEqual(Array.from(batch.subarray(i * s.width, (i + 1) * s.width)));
       }
       expect(await s.scoreBatch(x, n)).toEqual(batch);
+      // a batch big enough to be split over threads and blocks gives the same rows
+      const reps = 23;
+      const big = new Float64Array(x.length * reps);
+      for (let j = 0; j < s.inputs.length; j++) for (let r = 0; r < reps; r++) big.set(x.subarray(j * n, (j + 1) * n), j * n * reps + r * n);
+      const bigOut = await s.scoreBatch(big, n * reps);
+      for (let r = 0; r < reps; r += 11) expect(bigOut.subarray(r * n * s.width, (r + 1) * n * s.width)).toEqual(batch);
       s.dispose();
       expect(() => s.scoreRow(row)).toThrow(/freed/);
+      expect(() => s.score()).toThrow(expect.objectContaining({ code: 'RX_ARG' }));
       // rxSerializeModel round trip
       const back = rxUnserializeModel(rxSerializeModel(m)) as RxTreeModel;
       expect(back.kind).toBe(m.kind);

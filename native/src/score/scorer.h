@@ -1,8 +1,10 @@
 // Real-time scorers (no Node headers): compiled tree ensembles and linear models that
 // score one row (no allocation) or a batch (rows split over rx::parallel_for).
 //
-// Trees are flattened into one contiguous node array (32-byte nodes, global child
-// indices, a leaf's `left` is its value offset), so scoring is a pointer walk per tree.
+// Trees are flattened into one contiguous array of 16-byte nodes (children side by side,
+// leaves as fixed points), so scoring is a branch-free walk; several walks are advanced
+// together (rows of a block in batches, trees of the row in single-row scoring) so their
+// memory loads overlap.
 // Decisions are those of rx::tree (native/src/tree): NaN -> the learned default
 // direction; numeric: x <= threshold goes left; categorical: level code in the bitset
 // goes left (codes outside it go right).
@@ -55,18 +57,20 @@ struct TreeArrays {
   int post = kRaw;
 };
 
-// Leaves: cat == kLeaf (feature 0, threshold NaN, both children the leaf itself, so a
-// stray step stays put); catLimit holds the leaf's value offset.
-constexpr int32_t kLeaf = -2;
-struct Node {
+// 16-byte nodes, the two children of a node stored side by side (right = left + 1), so a
+// step is `next = left + !goLeft` without branches. `f` holds the feature (low 24 bits),
+// kNanLeft (NaN goes left) and kCat (categorical: catOff_/catLim_ of this node). A leaf
+// has threshold +inf, kNanLeft and left = itself: every step from a leaf stays put, so
+// many walks (rows of a block, or trees of one row) advance in lock step until all are
+// at leaves.
+struct Node16 {
   double threshold;
-  int32_t feature;
+  int32_t f;
   int32_t left;
-  int32_t right;
-  int32_t cat;       // -1 numeric, kLeaf, else offset into catBits
-  int32_t catLimit;  // categorical: catWords * 32; leaf: offset of its values
-  int32_t defaultLeft;
 };
+constexpr int32_t kFeatMask = (1 << 24) - 1;
+constexpr int32_t kNanLeft = 1 << 24;
+constexpr int32_t kCat = 1 << 25;
 
 class TreeScorer : public Scorer {
  public:
@@ -78,13 +82,21 @@ class TreeScorer : public Scorer {
   void score_range(const double* x, int64_t n, int64_t b, int64_t e, double* out) const override;
 
  private:
-  template <typename Get>
-  inline int32_t leaf(int32_t root, Get get) const;
+  template <bool Cat>
+  inline int32_t step(int32_t i, const double* xr) const;
+  template <bool Cat, int G>
+  inline void walk(int32_t* idx, const double* const* xr) const;
+  template <bool Cat>
+  void row_impl(const double* x, double* out) const;
+  template <bool Cat>
+  void range_impl(const double* x, int64_t n, int64_t b, int64_t e, double* out) const;
+  void add_leaf(double* raw, std::size_t t, int32_t leaf) const;
   void finish(const double* raw, double* out) const;
   int p_ = 0, K_ = 1, outputs_ = 1, width_ = 1, post_ = kRaw;
-  std::vector<Node> nodes_;
-  std::vector<int32_t> roots_, cls_;
-  std::vector<double> weight_, values_, init_;
+  bool hasCat_ = false;
+  std::vector<Node16> nodes_;
+  std::vector<int32_t> roots_, cls_, catOff_, catLim_;
+  std::vector<double> weight_, values_, init_;  // values_: K per node (leaves only)
   std::vector<uint32_t> catBits_;
 };
 
