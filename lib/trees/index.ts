@@ -1,7 +1,7 @@
 import './register.js';
 export { rxFastTrees, rxBTrees, rxDForest, rxFastForest } from './fit.js';
 export type { FastTreesOptions, BTreesOptions, DForestOptions } from './fit.js';
-export { rxDTree, rxPrune, rxVarImpPlot, dtreeFrame, dtreeToString, dtreeImportance } from './dtree.js';
-export type { DTreeOptions, CpRow, DTreeFrameRow } from './dtree.js';
+export { rxDTree, rxPrune, rxVarImpPlot, dtreeFrame, dtreeToString, dtreeImportance, dtreeSummary, dtreeRawScores } from './dtree.js';
+export type { DTreeOptions, CpRow, DTreeFrameRow, DTreeSplit, DTreeNodeSplits } from './dtree.js';
 export { RxTreeModel, predictTreeModel as rxPredictTrees } from './model.js';
 export type { TreePredictOptions, PredictionTable, TreeModelKind, TreeTask } from './model.js';

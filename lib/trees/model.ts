@@ -152,6 +152,8 @@ export class RxTreeModel implements TreeModelData {
 /** Raw per-row outputs (n x outputs, row-major) for a column-major predictor matrix. */
 export async function rawScores(model: RxTreeModel, x: Float64Array, n: number): Promise<Float64Array> {
   const K = model.outputs;
+  // rxDTree: rpart's walk (surrogates, useSurrogate) in lib/trees/dtree.ts
+  if (model.kind === 'rxDTree' && model.extra.nodeSplits) return (await import('./dtree.js')).dtreeRawScores(model, x, n);
   const nat = treeNative();
   const out = n * model.numTrees < 20000 ? nat.treePredictSync(model.trees, x, n, model.features.length, K) : await nat.treePredict(model.trees, x, n, model.features.length, K);
   if (model.init) for (let i = 0; i < n; i++) for (let k = 0; k < K; k++) out[i * K + k]! += model.init[k % model.init.length]!;

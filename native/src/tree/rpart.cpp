@@ -330,13 +330,16 @@ class Fit {
       const int V = d_.nbins[f] - 1;
       if (f == pv || V < 1) return;
       // per bin: weight sent left / right by the primary, rows
+      // (rows whose primary is missing still place candidate cut points, as in rpart)
       std::vector<double> wl(V, 0), wr(V, 0), cn(V, 0);
+      std::vector<uint8_t> seen(V, 0);
       for (int64_t i = b; i < e; ++i) {
         int dir = dirBuf_[i - b];
-        if (dir == 0) continue;
         int64_t r = rows[i];
         int bb = d_.bin(f, r);
         if (bb == V) continue;
+        seen[bb] = 1;
+        if (dir == 0) continue;
         (dir == kLeft ? wl : wr)[bb] += s_.w[r];
         cn[bb] += 1;
       }
@@ -371,7 +374,7 @@ class Fit {
         int bestBin = -1, bestNext = -1, bestDir = 0;
         double best = 0;
         for (int k = 0; k < V; ++k) {
-          if (cn[k] == 0) continue;
+          if (!seen[k]) continue;
           if (prev >= 0 && cnt >= 2 && CN - cnt >= 2) {
             double aL = al + (WR - ar), aR = ar + (WL - al);
             if (aL > best || aR > best) {
