@@ -15,6 +15,11 @@
  * `tempDir`, default os.tmpdir()), so memory stays bounded for any data size. A key whose
  * rows all fit is passed to fn as an in-memory source (RxMemoryData), a spilled key as
  * RxXdfData; the temporary files are removed when all functions have finished.
+ *
+ * In-database contexts (RxInDuckDb, RxInPostgres, RxInSqlServer) partition where the data
+ * lives instead: one `SELECT DISTINCT keys` (on every shard) gives the partitions, and fn
+ * gets the source filtered to its key values (bound parameters), so an analysis of the
+ * partition in the same context runs as SQL and no rows move (see execByPartitions).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -124,6 +129,36 @@ export interface RxExecByResult {
 const KEY_TYPES: readonly ColumnType[] = ['factor', 'string', 'bool', 'int32', 'int16', 'uint8', 'float64', 'float32', 'date', 'timestamp'];
 
 type KeyValue = string | number | boolean | null;
+export type ExecByKeyValue = KeyValue;
+
+/** One partition found where the data lives (in-database contexts): its key values and a source of its rows. */
+export interface ExecByPartition {
+  keys: Record<string, KeyValue>;
+  data: DataSource;
+}
+
+/**
+ * Implemented by compute contexts that partition data where it lives (RxInDuckDb,
+ * RxInPostgres, RxInSqlServer): null when they cannot for this source, and rxExecBy then
+ * streams the rows and splits them here.
+ */
+export interface ExecByPartitioner {
+  execByPartitions(source: DataSource, keys: string[], opts: { signal?: AbortSignal }): Promise<ExecByPartition[] | null>;
+}
+
+function isPartitioner(ctx: unknown): ctx is ExecByPartitioner {
+  return typeof (ctx as Partial<ExecByPartitioner>).execByPartitions === 'function';
+}
+
+/** Sorts partitions as the streamed rxExecBy does: factor level order, numbers ascending, false before true, null last. */
+function sortPartitions<T extends { keys: Record<string, KeyValue> }>(parts: T[], keys: string[], schema: Schema): T[] {
+  const order = keys.map((k) => {
+    const c = schema.columns.find((x) => x.name === k);
+    return c?.type === 'factor' && c.levels ? new Map(c.levels.map((l, i) => [l, i])) : undefined;
+  });
+  const values = (p: T) => keys.map((k) => p.keys[k] ?? null);
+  return [...parts].sort((a, b) => compareKeys(values(a), values(b), order));
+}
 type Ctor = { new (n: number): Float64Array | Float32Array | Int32Array | Int16Array | Uint8Array };
 
 interface Group {
@@ -168,7 +203,7 @@ function compareKeys(a: KeyValue[], b: KeyValue[], order: Array<Map<string, numb
     if (x === null) return 1;
     if (y === null) return -1;
     const o = order[k];
-    if (o) return o.get(x as string)! - o.get(y as string)!;
+    if (o) return (o.get(x as string) ?? Number.MAX_SAFE_INTEGER) - (o.get(y as string) ?? Number.MAX_SAFE_INTEGER) || (x < y ? -1 : 1);
     if (typeof x === 'boolean') return x ? 1 : -1;
     return x < y ? -1 : 1;
   }
@@ -357,6 +392,22 @@ export function rxExecBy(data: unknown, keys: string[], fn: TaskFunction, opts: 
   if (opts.tempDir !== undefined && typeof opts.tempDir !== 'string') throw argError('a directory path', 'tempDir', opts.tempDir);
   const level = (opts.reportProgress !== undefined ? expectNumber(opts.reportProgress, 'reportProgress', { min: 0, max: 3, integer: true }) : rxOptions().reportProgress) as ProgressLevel;
   const body = async (signal: AbortSignal | undefined): Promise<RxExecByResult[]> => {
+    // in-database contexts: partitions by SQL (SELECT DISTINCT keys), each a filtered source
+    if (isPartitioner(ctx)) {
+      const found = await ctx.execByPartitions(source, keys, signal ? { signal } : {});
+      if (found) {
+        const parts = sortPartitions(found, keys, await source.schema());
+        const tasks: ExecTask[] = parts.map((p) => ({ fn: f, args: [p.keys, p.data, ...(opts.functionArgs ?? [])] }));
+        const outcomes = await ctx.exec!(tasks, signal ? { signal } : {});
+        return parts.map((p, i) => {
+          const r = toResult(outcomes[i], i);
+          const row: RxExecByResult = { keys: p.keys, status: r.status };
+          if (r.status === 'OK') row.result = r.result;
+          else row.error = r.error!;
+          return row;
+        });
+      }
+    }
     const pOpts: ConstructorParameters<typeof ProgressReporter>[0] = { level, label: 'rxExecBy' };
     if (opts.progressStream) pOpts.stream = opts.progressStream;
     const partOpts: Parameters<typeof partitionByKeys>[2] = { progress: new ProgressReporter(pOpts) };

@@ -9,16 +9,18 @@
  * to foreign partitions). The same SQL runs unchanged on a Citus coordinator.
  * Anything else streams the rows to the client and runs locally, with a log line saying so.
  */
-import type { DataSource, Schema } from '../data/types.js';
+import type { Chunk, ChunkOptions, ColumnType, DataSource, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
-import type { ComputeContext, ContextRunOptions } from '../compute/context.js';
+import { type ComputeContext, type ContextRunOptions, type ExecOptions, type ExecOutcome, type ExecTask, runTasksHere } from '../compute/context.js';
+import type { ExecByKeyValue, ExecByPartition } from '../compute/exec.js';
 import type { AccumulatorDef, SqlPass, SqlPassContext } from '../compute/pema.js';
 import { runPemaSequential } from '../compute/sequential.js';
 import { type SqlDialect as ExprDialect, toSql, toSqlPredicate } from '../expr/sql.js';
-import { type SqlDialect, duckdbDialect, postgresDialect, tsqlDialect } from './dialect.js';
+import { type KeyFilter, type SqlDialect, duckdbDialect, postgresDialect, tsqlDialect } from './dialect.js';
+import { num } from './pushsql.js';
 import { RxDuckDbData } from './duckdb.js';
 import { pgConnect, pgError, RxPostgresData } from './postgres.js';
-import { RxSqlServerData } from './sqlserver.js';
+import { RxSqlServerData, tsqlFrom } from './sqlserver.js';
 
 /** How a source appears to an in-database context: its base table/query plus transforms. */
 export interface PushdownView {
@@ -48,9 +50,12 @@ class PassContext implements SqlPassContext {
     readonly dialect: 'duckdb' | 'postgres' | 'tsql',
     private readonly sqlDialect: SqlDialect,
     baseFrom: string,
+    baseParams: Array<string | number | boolean>,
     baseColumns: string[],
     view: PushdownView,
   ) {
+    // the base's own bound values (a partition's key filter) come first: $1..$k in baseFrom
+    this.params.push(...baseParams);
     this.double = dialect === 'tsql' ? 'FLOAT' : dialect === 'postgres' ? 'DOUBLE PRECISION' : 'DOUBLE';
     // `from` is always a complete table reference (a table name, or a subquery with its alias)
     let from = baseFrom;
@@ -110,8 +115,13 @@ abstract class InDatabaseContext implements ComputeContext {
   protected lastBytes: number[] | undefined;
   constructor(protected readonly logger: ContextLogger = (l) => console.info(l)) {}
 
-  /** The base source when it lives in this context's database; null otherwise. */
-  protected abstract accepts(base: DataSource): { from: string } | null;
+  /**
+   * The base source's FROM target (and the values it binds, $1..) when it lives in this
+   * context's database; null otherwise.
+   */
+  protected abstract accepts(base: DataSource): Promise<BaseTarget | null>;
+  /** Tasks of rxExec / rxExecBy run at most this many at a time (they run in this process; their analyses run in the database). */
+  protected execConcurrency = 1;
   /** Whether passes run on several shards (states merged). */
   protected partitioned(): boolean {
     return false;
@@ -126,7 +136,7 @@ abstract class InDatabaseContext implements ComputeContext {
 
   async run<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: ContextRunOptions): Promise<Result> {
     const view = pushdownViewOf(source);
-    const target = view ? this.accepts(view.base) : null;
+    const target = view ? await this.accepts(view.base) : null;
     if (!view || !target || !def.pushdown) {
       const why = !def.pushdown ? `${def.name} has no SQL form` : !view ? 'the data has a JavaScript transformFunc' : `the data (${source.describe?.() ?? source.kind}) is not in this database`;
       this.note(`${def.name}: streaming rows to the client (${why})`);
@@ -140,7 +150,7 @@ abstract class InDatabaseContext implements ComputeContext {
       let ctx: PassContext;
       let plan: SqlPass<State> | null;
       try {
-        ctx = new PassContext(this.dialectName, this.sqlDialect, target.from, baseColumns, view);
+        ctx = new PassContext(this.dialectName, this.sqlDialect, target.from, target.params, baseColumns, view);
         ctx.partitioned = this.partitioned();
         plan = def.pushdown(current, schema, ctx);
       } catch (e) {
@@ -180,6 +190,128 @@ abstract class InDatabaseContext implements ComputeContext {
       current = r.spec;
     }
   }
+
+  /** rxExec / rxExecBy tasks: run in this process (what they analyse runs in the database). */
+  exec(tasks: ExecTask[], opts: ExecOptions): Promise<ExecOutcome[]> {
+    return runTasksHere(tasks, opts, this.execConcurrency);
+  }
+
+  /**
+   * rxExecBy partitions where the data lives: the distinct key combinations come from one
+   * `SELECT DISTINCT keys` (on every shard, combined), and each partition is the source
+   * itself filtered to its key values (bound parameters), so a function that analyses its
+   * partition in this context runs as SQL there and no rows move. Null (the caller then
+   * streams and splits the rows) when the data is not a table/query of this database, has
+   * transforms or a row selection, or a key is not a column of a type that can be a key.
+   */
+  async execByPartitions(source: DataSource, keys: string[], opts: { signal?: AbortSignal } = {}): Promise<ExecByPartition[] | null> {
+    const view = pushdownViewOf(source);
+    if (!view || view.transforms.length || view.rowSelection !== undefined) {
+      this.note('rxExecBy: the data has transforms or a row selection; streaming rows to the client to split them');
+      return null;
+    }
+    const target = await this.accepts(view.base);
+    if (!target) {
+      this.note(`rxExecBy: the data (${source.describe?.() ?? source.kind}) is not in this database; streaming rows to the client to split them`);
+      return null;
+    }
+    const schema = await view.base.schema();
+    const types: ColumnType[] = [];
+    for (const k of keys) {
+      const info = schema.columns.find((c) => c.name === k);
+      if (!info || !SQL_KEY_TYPES.includes(info.type)) return null;
+      types.push(info.type);
+    }
+    if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', 'rxExecBy was cancelled');
+    const sql = `SELECT DISTINCT ${keys.map((k) => this.sqlDialect.quoteIdent(k)).join(', ')} FROM ${target.from}`;
+    const perShard = await this.execute<Array<Record<string, unknown>>>({ sql, toState: (rows) => rows }, target.params, view.base);
+    const seen = new Map<string, ExecByKeyValue[]>();
+    for (const rows of perShard) {
+      for (const r of rows) {
+        const values = keys.map((k, i) => keyValueOf(r[k], types[i]!));
+        seen.set(JSON.stringify(values), values);
+      }
+    }
+    return [...seen.values()].map((values) => {
+      const filter: KeyFilter = Object.fromEntries(keys.map((k, i) => [k, values[i]!]));
+      return { keys: { ...filter }, data: this.partitionSource(view.base, filter) };
+    });
+  }
+
+  /** The base source restricted to one partition's key values. */
+  protected abstract partitionSource(base: DataSource, filter: KeyFilter): DataSource;
+}
+
+/** A base's FROM target for pushed-down passes and the values it binds ($1..). */
+interface BaseTarget {
+  from: string;
+  params: Array<string | number | boolean>;
+}
+
+/** Column types that can be rxExecBy keys in the database (dates and timestamps stream). */
+const SQL_KEY_TYPES: readonly ColumnType[] = ['factor', 'string', 'bool', 'int32', 'int16', 'uint8', 'float64', 'float32'];
+
+/** A key value from a driver (string, number, bigint, 64-bit integer as string, boolean, null) as rxExecBy reports it. */
+function keyValueOf(v: unknown, type: ColumnType): ExecByKeyValue {
+  if (v === null || v === undefined) return null;
+  if (type === 'factor' || type === 'string') return String(v);
+  if (type === 'bool') return typeof v === 'boolean' ? v : v === 1 || v === 't' || v === 'true';
+  const x = num(v, Number.NaN);
+  return Number.isNaN(x) ? null : x;
+}
+
+/**
+ * A table partitioned over several PostgreSQL servers (RxInPostgres shards), read as one
+ * source: shard after shard. Passes in RxInPostgres({ shards }) run on every shard
+ * (its pushdown view is the first shard's table).
+ */
+export class RxPostgresShardsData implements DataSource {
+  readonly kind = 'postgres-shards';
+  constructor(readonly parts: RxPostgresData[]) {
+    if (parts.length === 0) throw new RxError('RX_ARG', 'Expected at least one shard');
+  }
+  describe(): string {
+    return `${this.parts[0]!.describe()} on ${this.parts.length} shards`;
+  }
+  schema(): Promise<Schema> {
+    return this.parts[0]!.schema();
+  }
+  async numRows(): Promise<number> {
+    const n = await Promise.all(this.parts.map((p) => p.numRows()));
+    return n.reduce((a, b) => a + b, 0);
+  }
+  pushdownView(): PushdownView {
+    return { base: this.parts[0]!, transforms: [] };
+  }
+  async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
+    let skip = opts.startRow ?? 0;
+    let left = opts.numRows ?? Number.POSITIVE_INFINITY;
+    let offset = 0; // global index of the current shard's first row
+    for (const part of this.parts) {
+      if (left <= 0) break;
+      let first = 0;
+      if (skip > 0) {
+        const n = await part.numRows();
+        if (skip >= n) {
+          skip -= n;
+          offset += n;
+          continue;
+        }
+        first = skip;
+        skip = 0;
+      }
+      const o: ChunkOptions = { ...opts, startRow: first };
+      if (Number.isFinite(left)) o.numRows = left;
+      else delete o.numRows;
+      let read = 0;
+      for await (const c of part.chunks(o)) {
+        read += c.numRows;
+        left -= c.numRows;
+        yield { ...c, startRow: offset + c.startRow };
+      }
+      offset += first + read;
+    }
+  }
 }
 
 /** Runs analyses inside an embedded DuckDB database (the default database). */
@@ -188,12 +320,19 @@ export class RxInDuckDb extends InDatabaseContext {
   protected readonly dialectName = 'duckdb' as const;
   protected readonly sqlDialect = duckdbDialect;
   readonly path: string;
-  constructor(opts: { path?: string; logger?: ContextLogger } = {}) {
+  /** numTasks: rxExec / rxExecBy tasks in flight at once (default 1). */
+  constructor(opts: { path?: string; numTasks?: number; logger?: ContextLogger } = {}) {
     super(opts.logger);
     this.path = opts.path ?? ':memory:';
+    this.execConcurrency = numTasksOf(opts.numTasks);
   }
-  protected accepts(base: DataSource) {
-    return base instanceof RxDuckDbData && base.opts.path === this.path ? { from: base.fromClause() } : null;
+  protected async accepts(base: DataSource): Promise<BaseTarget | null> {
+    if (!(base instanceof RxDuckDbData) || base.opts.path !== this.path) return null;
+    await base.schema();
+    return base.filteredFrom(1);
+  }
+  protected partitionSource(base: DataSource, filter: KeyFilter): DataSource {
+    return (base as RxDuckDbData).withFilter(filter);
   }
   protected async execute<State>(pass: SqlPass<State>, params: unknown[], base: DataSource): Promise<State[]> {
     const conn = await (base as RxDuckDbData).connect();
@@ -223,6 +362,8 @@ export interface RxInPostgresOptions {
    * 3.9 s), the compiled expressions costing more than they save in a single scan.
    */
   jit?: boolean;
+  /** rxExec / rxExecBy tasks in flight at once (default 1). */
+  numTasks?: number;
   logger?: ContextLogger;
 }
 
@@ -236,14 +377,22 @@ export class RxInPostgres extends InDatabaseContext {
     if (opts.shards !== undefined && (!Array.isArray(opts.shards) || opts.shards.length === 0 || opts.shards.some((s) => typeof s !== 'string')))
       throw new RxError('RX_ARG', 'Expected a non-empty array of connection strings for shards');
     this.opts = { ...opts };
+    this.execConcurrency = numTasksOf(opts.numTasks);
   }
   protected override partitioned(): boolean {
     return (this.opts.shards?.length ?? 1) > 1;
   }
-  protected accepts(base: DataSource) {
+  protected async accepts(base: DataSource): Promise<BaseTarget | null> {
     if (!(base instanceof RxPostgresData)) return null;
     if (!this.opts.shards && this.opts.connectionString && this.opts.connectionString !== base.opts.connectionString) return null;
-    return { from: base.fromClause() };
+    await base.schema();
+    return base.filteredFrom(1);
+  }
+  /** One server: the filtered table. Shards: the filtered table on every shard, read as one source. */
+  protected partitionSource(base: DataSource, filter: KeyFilter): DataSource {
+    const b = base as RxPostgresData;
+    if (!this.opts.shards) return b.withFilter(filter);
+    return new RxPostgresShardsData(this.opts.shards.map((cs) => new RxPostgresData({ ...b.opts, connectionString: cs, filter: { ...b.opts.filter, ...filter } })));
   }
   protected async execute<State>(pass: SqlPass<State>, params: unknown[], base: DataSource): Promise<State[]> {
     const targets = this.opts.shards ?? [(base as RxPostgresData).opts.connectionString];
@@ -278,11 +427,15 @@ export class RxInSqlServer extends InDatabaseContext {
   constructor(opts: { connectionString?: string; numTasks?: number; wait?: boolean; consoleOutput?: boolean; logger?: ContextLogger } = {}) {
     super(opts.logger);
     this.opts = { ...opts };
+    this.execConcurrency = numTasksOf(opts.numTasks);
   }
-  protected accepts(base: DataSource) {
+  protected async accepts(base: DataSource): Promise<BaseTarget | null> {
     if (!(base instanceof RxSqlServerData)) return null;
     if (this.opts.connectionString && base.opts.connectionString && this.opts.connectionString !== base.opts.connectionString) return null;
-    return { from: `(${base.opts.sqlQuery ?? `SELECT * FROM ${base.opts.schemaName ? `${tsqlDialect.quoteIdent(base.opts.schemaName)}.` : ''}${tsqlDialect.quoteIdent(base.opts.table!)}`}) AS rx_q` };
+    return tsqlFrom(base.opts);
+  }
+  protected partitionSource(base: DataSource, filter: KeyFilter): DataSource {
+    return (base as RxSqlServerData).withFilter(filter);
   }
   protected async execute<State>(pass: SqlPass<State>, params: unknown[], base: DataSource): Promise<State[]> {
     const src = base as RxSqlServerData;
@@ -305,6 +458,12 @@ export class RxInSqlServer extends InDatabaseContext {
       conn.close();
     }
   }
+}
+
+function numTasksOf(n: number | undefined): number {
+  if (n === undefined) return 1;
+  if (!Number.isInteger(n) || n < 1) throw new RxError('RX_ARG', `Expected an integer >= 1 for numTasks but received ${String(n)}`);
+  return n;
 }
 
 function redact(cs: string): string {

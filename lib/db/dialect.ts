@@ -4,6 +4,7 @@
  * identifiers are always quoted the same way and values always travel as parameters.
  */
 import type { ColumnType } from '../data/types.js';
+import { argError } from '../validate.js';
 
 export type DialectName = 'postgres' | 'duckdb' | 'tsql' | 'sqlite' | 'ansi';
 
@@ -134,4 +135,67 @@ export function fromClause(d: SqlDialect, src: { table?: string; schemaName?: st
 /** A unique temporary table name next to `table`. */
 export function tempTableName(table: string): string {
   return `${table}__rx_tmp_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Equality filter on key columns: column -> value, null for a missing value (rxExecBy partitions). */
+export type KeyFilter = Record<string, string | number | boolean | null>;
+
+/**
+ * WHERE predicate selecting the rows whose columns equal `filter`'s values. Values are bound
+ * parameters numbered from `firstParam` (or, through `bind`, any other bound form, e.g.
+ * PostgreSQL's COPY, which takes no parameters, reads them from session settings); a null
+ * value selects missing values: NULL, and NaN for floating-point columns where the
+ * database stores NaN (`floats` names them). Identifiers are quoted.
+ */
+export function filterPredicate(
+  d: SqlDialect,
+  filter: KeyFilter,
+  floats: ReadonlySet<string>,
+  firstParam: number,
+  bind?: (index: number, value: string | number | boolean) => string,
+): { sql: string; params: Array<string | number | boolean> } {
+  const params: Array<string | number | boolean> = [];
+  const conds = Object.entries(filter).map(([col, v]) => {
+    const q = d.quoteIdent(col);
+    if (v === null || (typeof v === 'number' && Number.isNaN(v))) {
+      if (floats.has(col) && d.name === 'postgres') return `(${q} IS NULL OR ${q} = 'NaN'::float8)`;
+      if (floats.has(col) && d.name === 'duckdb') return `(${q} IS NULL OR isnan(${q}))`;
+      return `${q} IS NULL`;
+    }
+    params.push(v);
+    const i = firstParam + params.length - 1;
+    return `${q} = ${bind ? bind(i, v) : d.param(i)}`;
+  });
+  return { sql: conds.length ? conds.join(' AND ') : d.name === 'tsql' ? '1 = 1' : 'TRUE', params };
+}
+
+/**
+ * FROM target restricted to the rows matching `filter` (see filterPredicate): `from`
+ * itself when there is no filter, else a subquery. `schema` tells which columns are
+ * floating point (where a missing value may also be NaN).
+ */
+export function filteredFrom(
+  d: SqlDialect,
+  from: string,
+  filter: KeyFilter | undefined,
+  schema: { columns: Array<{ name: string; type: ColumnType }> },
+  firstParam: number,
+  bind?: (index: number, value: string | number | boolean) => string,
+): { from: string; params: Array<string | number | boolean> } {
+  if (!filter || Object.keys(filter).length === 0) return { from, params: [] };
+  const floats = new Set(schema.columns.filter((c) => c.type === 'float64' || c.type === 'float32').map((c) => c.name));
+  const p = filterPredicate(d, filter, floats, firstParam, bind);
+  return { from: `(SELECT * FROM ${from} WHERE ${p.sql}) AS rx_p`, params: p.params };
+}
+
+/** Checks a KeyFilter option (column names to string, number, boolean or null). */
+export function checkKeyFilter(filter: unknown): KeyFilter | undefined {
+  if (filter === undefined) return undefined;
+  const ok =
+    typeof filter === 'object' &&
+    filter !== null &&
+    !Array.isArray(filter) &&
+    Object.values(filter).every((v) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean');
+  if (!ok) throw argError('an object of column -> string, number, boolean or null', 'filter', filter);
+  return { ...(filter as KeyFilter) };
 }

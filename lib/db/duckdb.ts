@@ -15,7 +15,7 @@ import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { ChunkAssembler, type ColumnBuilder, dbColumnInfo, pickColumns } from './builders.js';
-import { duckdbDialect, tempTableName } from './dialect.js';
+import { type KeyFilter, checkKeyFilter, duckdbDialect, filteredFrom, tempTableName } from './dialect.js';
 
 type DuckModule = typeof import('@duckdb/node-api');
 let duckModule: Promise<DuckModule> | undefined;
@@ -122,6 +122,11 @@ export interface RxDuckDbDataOptions {
   sqlQuery?: string;
   rowsPerRead?: number;
   colInfo?: Record<string, Partial<ColumnInfo>>;
+  /**
+   * Only the rows whose columns equal these values (null: missing), e.g. one rxExecBy
+   * partition. Values are bound parameters. Read-only.
+   */
+  filter?: KeyFilter;
 }
 
 export class RxDuckDbData implements DataSource, DataSink {
@@ -135,10 +140,27 @@ export class RxDuckDbData implements DataSource, DataSink {
     if (typeof opts !== 'object' || opts === null) throw argError('options object', 'RxDuckDbData options', opts);
     if ((opts.table === undefined) === (opts.sqlQuery === undefined)) throw argError('exactly one of table or sqlQuery', 'RxDuckDbData options', opts);
     this.opts = { ...opts, path: opts.path ?? ':memory:' };
+    const filter = checkKeyFilter(opts.filter);
+    if (filter) this.opts.filter = filter;
+    else delete this.opts.filter;
   }
 
   describe(): string {
-    return this.opts.table !== undefined ? `DuckDB table ${this.opts.table} in ${this.opts.path}` : `DuckDB query on ${this.opts.path}`;
+    const what = this.opts.table !== undefined ? `DuckDB table ${this.opts.table} in ${this.opts.path}` : `DuckDB query on ${this.opts.path}`;
+    return this.opts.filter ? `${what} (rows where ${Object.keys(this.opts.filter).join(', ')} = the partition's key)` : what;
+  }
+
+  /** The same table or query restricted to the rows whose columns equal `filter` (added to this source's filter). */
+  withFilter(filter: KeyFilter): RxDuckDbData {
+    const f = new RxDuckDbData({ ...this.opts, filter: { ...this.opts.filter, ...filter } });
+    f.cachedSchema = this.cachedSchema;
+    f.typeIds = this.typeIds;
+    return f;
+  }
+
+  /** FROM target with this source's filter applied, values as parameters $firstParam.. (needs the schema: await schema()). */
+  filteredFrom(firstParam = 1): { from: string; params: Array<string | number | boolean> } {
+    return filteredFrom(duckdbDialect, this.fromClause(), this.opts.filter, this.cachedSchema ?? { columns: [] }, firstParam);
   }
 
   qualifiedTable(): string {
@@ -191,9 +213,11 @@ export class RxDuckDbData implements DataSource, DataSink {
   }
 
   async numRows(): Promise<number> {
+    await this.schema();
     const conn = await this.connect();
     try {
-      const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${this.fromClause()}`);
+      const f = this.filteredFrom();
+      const r = await conn.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${f.from}`, f.params);
       return Number(r.getRows()[0]![0]);
     } catch (e) {
       throw duckError(e, `Cannot count rows of ${this.describe()}`);
@@ -206,12 +230,13 @@ export class RxDuckDbData implements DataSource, DataSink {
     const schema = await this.schema();
     const { names, infos, index: idx } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
-    const sql = duckdbDialect.selectRange(names.map(duckQuoteIdent).join(', '), this.fromClause(), opts.startRow, opts.numRows);
+    const f = this.filteredFrom();
+    const sql = duckdbDialect.selectRange(names.map(duckQuoteIdent).join(', '), f.from, opts.startRow, opts.numRows);
     const conn = await this.connect();
     try {
       let result: DuckDBResult;
       try {
-        result = await conn.stream(sql);
+        result = await conn.stream(sql, f.params.length ? f.params : undefined);
       } catch (e) {
         throw duckError(e, `Reading ${this.describe()} failed`);
       }
@@ -249,6 +274,7 @@ export class RxDuckDbData implements DataSource, DataSink {
 
   async open(schema: Schema, o: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
     if (this.opts.table === undefined) throw new RxError('RX_ARG', 'cannot write to a DuckDB query; give a table');
+    if (this.opts.filter) throw new RxError('RX_ARG', `cannot write to ${this.describe()}: a filtered source is read-only`);
     const conn = await this.connect();
     const target = this.qualifiedTable();
     const append = o.append === 'rows';

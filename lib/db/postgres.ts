@@ -14,7 +14,7 @@ import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { ChunkAssembler, dbColumnInfo, pickColumns } from './builders.js';
-import { postgresDialect, tempTableName } from './dialect.js';
+import { type KeyFilter, checkKeyFilter, filteredFrom, postgresDialect, tempTableName } from './dialect.js';
 import { PgBinaryDecoder, PgBinaryEncoder, pgOidToType } from './pg-binary.js';
 
 export interface RxPostgresDataOptions {
@@ -28,6 +28,11 @@ export interface RxPostgresDataOptions {
   rowsPerRead?: number;
   /** Per-column overrides, e.g. { carrier: { type: 'factor', levels: [...] } }. */
   colInfo?: Record<string, Partial<ColumnInfo>>;
+  /**
+   * Only the rows whose columns equal these values (null: missing), e.g. one rxExecBy
+   * partition. Values are bound, never spliced into SQL. Read-only.
+   */
+  filter?: KeyFilter;
 }
 
 export const pgQuoteIdent = postgresDialect.quoteIdent;
@@ -66,10 +71,30 @@ export class RxPostgresData implements DataSource, DataSink {
     if (typeof opts?.connectionString !== 'string') throw argError('string', 'connectionString', opts?.connectionString);
     if ((opts.table === undefined) === (opts.sqlQuery === undefined)) throw argError('exactly one of table or sqlQuery', 'RxPostgresData options', opts);
     this.opts = { ...opts };
+    const filter = checkKeyFilter(opts.filter);
+    if (filter) this.opts.filter = filter;
+    else delete this.opts.filter;
   }
 
   describe(): string {
-    return this.opts.table !== undefined ? `PostgreSQL table ${this.qualifiedTable()}` : 'PostgreSQL query';
+    const what = this.opts.table !== undefined ? `PostgreSQL table ${this.qualifiedTable()}` : 'PostgreSQL query';
+    return this.opts.filter ? `${what} (rows where ${Object.keys(this.opts.filter).join(', ')} = the partition's key)` : what;
+  }
+
+  /** The same table or query restricted to the rows whose columns equal `filter` (added to this source's filter). */
+  withFilter(filter: KeyFilter): RxPostgresData {
+    const f = new RxPostgresData({ ...this.opts, filter: { ...this.opts.filter, ...filter } });
+    f.cachedSchema = this.cachedSchema;
+    f.oids = this.oids;
+    return f;
+  }
+
+  /**
+   * FROM target with this source's filter applied, its values as parameters $firstParam..
+   * (the table or query itself when there is no filter). Needs the schema (await schema()).
+   */
+  filteredFrom(firstParam = 1): { from: string; params: Array<string | number | boolean> } {
+    return filteredFrom(postgresDialect, this.fromClause(), this.opts.filter, this.cachedSchema ?? { columns: [] }, firstParam);
   }
 
   /** FROM clause target: the quoted table or the query as a subquery. */
@@ -113,9 +138,11 @@ export class RxPostgresData implements DataSource, DataSink {
   }
 
   async numRows(): Promise<number> {
+    await this.schema();
     const client = await pgConnect(this.opts.connectionString);
     try {
-      const r = await client.query(`SELECT count(*)::float8 AS n FROM ${this.fromClause()}`);
+      const f = this.filteredFrom();
+      const r = await client.query(`SELECT count(*)::float8 AS n FROM ${f.from}`, f.params);
       return Number(r.rows[0].n);
     } catch (e) {
       throw pgError(e, `Cannot count rows of ${this.describe()}`);
@@ -128,8 +155,21 @@ export class RxPostgresData implements DataSource, DataSink {
     const schema = await this.schema();
     const { names, infos, index } = pickColumns(schema, opts.columns, this.describe());
     const rowsPerRead = Math.max(1, opts.rowsPerRead ?? this.opts.rowsPerRead ?? rxOptions().rowsPerRead);
-    const sql = postgresDialect.selectRange(names.map(pgQuoteIdent).join(', ') || '1', this.fromClause(), opts.startRow, opts.numRows);
+    // COPY takes no bound parameters: filter values travel as bound parameters of
+    // set_config() into session settings, which the COPY query reads back (never SQL text)
+    const typed = (i: number, v: string | number | boolean) =>
+      typeof v === 'string' ? `current_setting('rxscale.filter${i}')` : `CAST(current_setting('rxscale.filter${i}') AS ${typeof v === 'number' ? 'DOUBLE PRECISION' : 'BOOLEAN'})`;
+    const f = filteredFrom(postgresDialect, this.fromClause(), this.opts.filter, schema, 1, typed);
+    const sql = postgresDialect.selectRange(names.map(pgQuoteIdent).join(', ') || '1', f.from, opts.startRow, opts.numRows);
     const client = await pgConnect(this.opts.connectionString);
+    if (f.params.length) {
+      try {
+        await client.query(`SELECT ${f.params.map((_, i) => `set_config('rxscale.filter${i + 1}', $${i + 1}, false)`).join(', ')}`, f.params.map((v) => String(v)));
+      } catch (e) {
+        await client.end().catch(() => {});
+        throw pgError(e, `Reading ${this.describe()} failed`);
+      }
+    }
     const assembler = new ChunkAssembler(names, infos, rowsPerRead, opts.startRow ?? 0);
     const ready: Chunk[] = [];
     const decoder = new PgBinaryDecoder(
@@ -197,6 +237,7 @@ export class RxPostgresData implements DataSource, DataSink {
   /** DataSink: write chunks into this table (COPY binary; atomic replace or transactional append). */
   async open(schema: Schema, o: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
     if (this.opts.table === undefined) throw new RxError('RX_ARG', 'cannot write to a PostgreSQL query; give a table');
+    if (this.opts.filter) throw new RxError('RX_ARG', `cannot write to ${this.describe()}: a filtered source is read-only`);
     const client = await pgConnect(this.opts.connectionString);
     const target = this.qualifiedTable();
     const names = schema.columns.map((c) => c.name);

@@ -14,7 +14,7 @@ import { RxError } from '../errors.js';
 import { rxOptions } from '../options.js';
 import { argError } from '../validate.js';
 import { ChunkAssembler, dbColumnInfo, pickColumns } from './builders.js';
-import { fromClause, qualify, tempTableName, tsqlDialect } from './dialect.js';
+import { type KeyFilter, checkKeyFilter, filteredFrom, fromClause, qualify, tempTableName, tsqlDialect } from './dialect.js';
 
 type Tedious = typeof import('tedious');
 type TConnection = InstanceType<Tedious['Connection']>;
@@ -158,6 +158,19 @@ export interface SqlServerTableRef {
   table?: string;
   schemaName?: string;
   sqlQuery?: string;
+  /** Only rows whose columns equal these values (null: missing): bound as @p1.. */
+  filter?: KeyFilter;
+}
+
+/** FROM target of `ref` with its filter as a WHERE over @p1.. (the values are returned as params). */
+export function tsqlFrom(ref: SqlServerTableRef): { from: string; params: Array<string | number | boolean> } {
+  // SQL Server stores no NaN: a missing key is NULL only, so no column needs the NaN test
+  return filteredFrom(tsqlDialect, fromClause(tsqlDialect, ref), ref.filter, { columns: [] }, 1);
+}
+
+/** The tedious parameter type for a bound value. */
+export function tsqlParamType<T>(types: { Float: T; Bit: T; NVarChar: T }, v: unknown): T {
+  return typeof v === 'number' ? types.Float : typeof v === 'boolean' ? types.Bit : types.NVarChar;
 }
 
 /** T-SQL for the schema probe. */
@@ -166,10 +179,10 @@ export function tsqlSchemaQuery(ref: SqlServerTableRef): string {
 }
 /** T-SQL reading columns over an optional row range. */
 export function tsqlSelect(ref: SqlServerTableRef, columns: string[], startRow?: number, numRows?: number): string {
-  return tsqlDialect.selectRange(columns.map(tsqlDialect.quoteIdent).join(', '), fromClause(tsqlDialect, ref), startRow, numRows);
+  return tsqlDialect.selectRange(columns.map(tsqlDialect.quoteIdent).join(', '), tsqlFrom(ref).from, startRow, numRows);
 }
 export function tsqlCount(ref: SqlServerTableRef): string {
-  return `SELECT CAST(COUNT_BIG(*) AS FLOAT) AS n FROM ${fromClause(tsqlDialect, ref)}`;
+  return `SELECT CAST(COUNT_BIG(*) AS FLOAT) AS n FROM ${tsqlFrom(ref).from}`;
 }
 export function tsqlCreateTable(table: string, schemaName: string | undefined, columns: ColumnInfo[]): string {
   return `CREATE TABLE ${qualify(tsqlDialect, table, schemaName)} (${columns.map((c) => `${tsqlDialect.quoteIdent(c.name)} ${tsqlDialect.typeName(c.type)} NULL`).join(', ')})`;
@@ -207,6 +220,8 @@ export interface RxSqlServerDataOptions extends SqlServerTableRef {
   trustServerCertificate?: boolean;
   rowsPerRead?: number;
   colInfo?: Record<string, Partial<ColumnInfo>>;
+  /** Only the rows whose columns equal these values (null: missing), e.g. one rxExecBy partition; bound parameters. Read-only. */
+  filter?: KeyFilter;
 }
 
 export class RxSqlServerData implements DataSource, DataSink {
@@ -230,10 +245,21 @@ export class RxSqlServerData implements DataSource, DataSink {
     if (opts.trustServerCertificate !== undefined) conn.trustServerCertificate = opts.trustServerCertificate;
     this.connection = conn;
     this.opts = { ...opts };
+    const filter = checkKeyFilter(opts.filter);
+    if (filter) this.opts.filter = filter;
+    else delete this.opts.filter;
   }
 
   describe(): string {
-    return this.opts.table !== undefined ? `SQL Server table ${this.opts.table}` : 'SQL Server query';
+    const what = this.opts.table !== undefined ? `SQL Server table ${this.opts.table}` : 'SQL Server query';
+    return this.opts.filter ? `${what} (rows where ${Object.keys(this.opts.filter).join(', ')} = the partition's key)` : what;
+  }
+
+  /** The same table or query restricted to the rows whose columns equal `filter` (added to this source's filter). */
+  withFilter(filter: KeyFilter): RxSqlServerData {
+    const f = new RxSqlServerData({ ...this.opts, filter: { ...this.opts.filter, ...filter } });
+    f.cachedSchema = this.cachedSchema;
+    return f;
   }
 
   /** Opens a tedious connection (caller closes it). */
@@ -266,7 +292,7 @@ export class RxSqlServerData implements DataSource, DataSink {
     return new Promise((resolve, reject) => {
       const rows: unknown[][] = [];
       const req = new t.Request(sql, (err) => (err ? reject(tdsError(err, `Query on ${this.describe()} failed`)) : resolve(rows)));
-      for (let i = 0; i < params.length; i++) req.addParameter(`p${i + 1}`, typeof params[i] === 'number' ? t.TYPES.Float : t.TYPES.NVarChar, params[i]);
+      for (let i = 0; i < params.length; i++) req.addParameter(`p${i + 1}`, tsqlParamType(t.TYPES, params[i]), params[i]);
       req.on('row', (cols: Array<{ value: unknown }>) => {
         rows.push(cols.map((c) => c.value));
       });
@@ -300,7 +326,7 @@ export class RxSqlServerData implements DataSource, DataSink {
   async numRows(): Promise<number> {
     const conn = await this.connect();
     try {
-      const rows = await this.query(conn, tsqlCount(this.opts));
+      const rows = await this.query(conn, tsqlCount(this.opts), tsqlFrom(this.opts).params);
       return Number(rows[0]![0]);
     } finally {
       conn.close();
@@ -328,6 +354,9 @@ export class RxSqlServerData implements DataSource, DataSink {
       if (err) failure ??= err;
       done = true;
       notify();
+    });
+    tsqlFrom(this.opts).params.forEach((v, i) => {
+      req.addParameter(`p${i + 1}`, tsqlParamType(t.TYPES, v), v);
     });
     req.on('row', (cols: Array<{ value: unknown }>) => {
       for (let j = 0; j < cols.length; j++) builders[j]!.pushValue(cols[j]!.value);
@@ -366,6 +395,7 @@ export class RxSqlServerData implements DataSource, DataSink {
 
   async open(schema: Schema, o: { overwrite?: boolean; append?: 'none' | 'rows' } = {}): Promise<ChunkWriter> {
     if (this.opts.table === undefined) throw new RxError('RX_ARG', 'cannot write to a SQL Server query; give a table');
+    if (this.opts.filter) throw new RxError('RX_ARG', `cannot write to ${this.describe()}: a filtered source is read-only`);
     const t = await tedious();
     const conn = await this.connect();
     const table = this.opts.table;
