@@ -1,8 +1,12 @@
 /**
  * RxLocalParallel: runs accumulators on a pool of worker threads in this process.
  *
- * One pass: the main thread reads chunks from the source and sends chunk i to worker
- * i % N (typed arrays transferred, see transfer.ts); each worker processes its chunks in
+ * One pass: chunk i of the source goes to worker i % N. For an RxXdfData file each worker
+ * reads its own chunks (positioned reads in every thread, nothing sent between threads);
+ * for other sources the main thread reads the chunks and sends them (typed arrays
+ * transferred, see transfer.ts; when the accumulator keeps no chunk arrays, a
+ * TransientChunkSource pass, workers hand the buffers back and later chunks are copied into
+ * them instead of into fresh memory). Each worker processes its chunks in
  * order into one running state; at the end of the pass the states are merged with
  * def.merge in worker order 0..N-1 and finalize() runs on the main thread. The result
  * therefore depends only on N and the chunking, never on thread scheduling (bit-for-bit
@@ -31,7 +35,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ChunkOptions, DataSource, Schema } from '../data/types.js';
+import type { Chunk, ChunkOptions, Column, DataSource, Schema } from '../data/types.js';
+import { RxXdfData } from '../data/xdf.js';
 import { RxError } from '../errors.js';
 import { packageRoot } from '../native/loader.js';
 import { setNativeThreads } from '../native/info.js';
@@ -50,6 +55,7 @@ import { type AccumulatorDef, accumulatorModule, registeredAccumulatorModules } 
 import { noProgress } from './progress.js';
 import { cancelledError, runPasses, throwIfAborted } from './sequential.js';
 import { type SerializedError, deserializeError, packChunk } from './transfer.js';
+import { TransientChunkSource } from './transient.js';
 
 export interface RxLocalParallelOptions {
   /** Worker threads (default rxOptions().numThreads at each run). */
@@ -85,7 +91,7 @@ export function workerModuleFor(name: string): string | undefined {
 }
 
 type WorkerMsg =
-  | { t: 'done'; run: number; rows: number; ms: number }
+  | { t: 'done'; run: number; rows: number; ms: number; buffers?: ArrayBuffer[] }
   | { t: 'state'; run: number; state: unknown }
   | { t: 'error'; run: number; error: SerializedError }
   | { t: 'task'; id: number; outcome: { status: 'OK'; result: unknown } | { status: 'Error'; error: SerializedError } };
@@ -179,6 +185,54 @@ function releaseNativeThreads(): void {
     setNativeThreads(rxOptions().numThreads);
   } catch {
     /* native addon unavailable */
+  }
+}
+
+/**
+ * ArrayBuffers handed back by workers after processing a chunk of a transient pass (see
+ * transient.ts), by byte length: the next chunks are copied into them instead of into
+ * fresh memory (whose first touch costs a page fault per 4 KiB).
+ */
+class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+
+  put(b: ArrayBuffer): void {
+    if (b.byteLength === 0) return;
+    let l = this.free.get(b.byteLength);
+    if (!l) this.free.set(b.byteLength, (l = []));
+    l.push(b);
+  }
+
+  /** `v`'s bytes in a buffer of exactly its size (recycled when one is free), added to `transfer`. */
+  copy<T extends ArrayBufferView>(v: T, transfer: Set<ArrayBuffer>): T {
+    const ab = this.free.get(v.byteLength)?.pop();
+    if (!ab) {
+      const c = (v as unknown as { slice(): T }).slice();
+      transfer.add(c.buffer as ArrayBuffer);
+      return c;
+    }
+    new Uint8Array(ab).set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    transfer.add(ab);
+    const C = v.constructor as new (b: ArrayBuffer, o: number, n: number) => T;
+    return new C(ab, 0, v.byteLength / ((v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT ?? 1));
+  }
+
+  /** packChunk (transfer.ts) with copies into recycled buffers. */
+  pack(chunk: Chunk): { chunk: Chunk; transfer: ArrayBuffer[] } {
+    if (chunk.owned === true) return packChunk(chunk);
+    const transfer = new Set<ArrayBuffer>();
+    const move = <T extends ArrayBufferView>(v: T): T => (typeof SharedArrayBuffer !== 'undefined' && v.buffer instanceof SharedArrayBuffer ? v : this.copy(v, transfer));
+    const columns: Record<string, Column> = {};
+    for (const name of chunk.names) {
+      const c = chunk.columns[name];
+      if (!c) continue;
+      const out: Column = { type: c.type, data: ArrayBuffer.isView(c.data) ? move(c.data) : c.data };
+      if (c.valid) out.valid = move(c.valid);
+      if (c.levels) out.levels = c.levels;
+      if (c.ordered !== undefined) out.ordered = c.ordered;
+      columns[name] = out;
+    }
+    return { chunk: { numRows: chunk.numRows, startRow: chunk.startRow, names: chunk.names, columns }, transfer: [...transfer] };
   }
 }
 
@@ -277,6 +331,7 @@ export class RxLocalParallel implements ComputeContext {
         if (msg.t === 'done') {
           inflight[i]!--;
           progress.chunk(msg.rows, msg.ms);
+          if (msg.buffers) for (const b of msg.buffers) recycled?.put(b);
         } else if (msg.t === 'state') states[i] = { state: msg.state };
         else if (msg.t === 'error') fail(deserializeError(msg.error));
         notify();
@@ -290,6 +345,10 @@ export class RxLocalParallel implements ComputeContext {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
+    // A transient pass (transient.ts) keeps no chunk arrays: workers hand the buffers back.
+    const transient = source instanceof TransientChunkSource;
+    const base = transient ? (source as TransientChunkSource).base : source;
+    const recycled = transient ? new BufferPool() : undefined;
     const body = async (): Promise<State> => {
       const modules = this.allModules();
       try {
@@ -298,21 +357,21 @@ export class RxLocalParallel implements ComputeContext {
       } catch (e) {
         throw new RxError('RX_INTERNAL', `The spec of accumulator "${def.name}" cannot be sent to worker threads (spec and schema must be structured-cloneable): ${(e as Error).message}`, { cause: e });
       }
-      let k = 0;
-      for await (const chunk of source.chunks(chunkOpts)) {
-        if (failure) break;
-        throwIfAborted(signal, def.name);
-        const slot = k % n;
-        while (!failure && inflight[slot]! >= this.maxChunksInFlight) await waitForChange();
-        if (failure) break;
-        const packed = packChunk(chunk);
-        try {
-          workers[slot]!.postMessage({ t: 'chunk', run, chunk: packed.chunk }, packed.transfer);
-        } catch (e) {
-          throw new RxError('RX_DATA_SOURCE', `A chunk of ${source.describe?.() ?? source.kind} cannot be sent to a worker thread: ${(e as Error).message}`, { cause: e });
-        }
-        inflight[slot]!++;
-        k++;
+      if (base instanceof RxXdfData) {
+        // Workers read their own chunks of the file (chunk k -> worker k % n, as below):
+        // positioned reads in parallel, nothing copied or sent between threads.
+        const opts: ChunkOptions = {};
+        if (chunkOpts.columns) opts.columns = chunkOpts.columns;
+        if (chunkOpts.rowsPerRead !== undefined) opts.rowsPerRead = chunkOpts.rowsPerRead;
+        if (chunkOpts.startRow !== undefined) opts.startRow = chunkOpts.startRow;
+        if (chunkOpts.numRows !== undefined) opts.numRows = chunkOpts.numRows;
+        if (transient) opts.reuseBuffers = true;
+        const xdf = { file: base.file, ...(base.rowsPerRead !== undefined ? { rowsPerRead: base.rowsPerRead } : {}) };
+        workers.forEach((w, slot) => {
+          w.postMessage({ t: 'read', run, xdf, opts, slot, of: n });
+        });
+      } else {
+        await this.ship(source, chunkOpts, workers, run, inflight, recycled, () => failure, waitForChange, signal, def.name);
       }
       if (failure) throw failure;
       for (const w of workers) w.postMessage({ t: 'end', run });
@@ -336,6 +395,38 @@ export class RxLocalParallel implements ComputeContext {
         throw e;
       },
     );
+  }
+
+  /** The main thread reads the chunks and sends chunk k to worker k % n (at most maxChunksInFlight queued per worker). */
+  private async ship(
+    source: DataSource,
+    chunkOpts: ChunkOptions,
+    workers: Worker[],
+    run: number,
+    inflight: number[],
+    recycled: BufferPool | undefined,
+    failed: () => Error | undefined,
+    waitForChange: () => Promise<void>,
+    signal: AbortSignal | undefined,
+    name: string,
+  ): Promise<void> {
+    const n = workers.length;
+    let k = 0;
+    for await (const chunk of source.chunks(chunkOpts)) {
+      if (failed()) break;
+      throwIfAborted(signal, name);
+      const slot = k % n;
+      while (!failed() && inflight[slot]! >= this.maxChunksInFlight) await waitForChange();
+      if (failed()) break;
+      const packed = recycled ? recycled.pack(chunk) : packChunk(chunk);
+      try {
+        workers[slot]!.postMessage({ t: 'chunk', run, chunk: packed.chunk, recycle: recycled !== undefined }, packed.transfer);
+      } catch (e) {
+        throw new RxError('RX_DATA_SOURCE', `A chunk of ${source.describe?.() ?? source.kind} cannot be sent to a worker thread: ${(e as Error).message}`, { cause: e });
+      }
+      inflight[slot]!++;
+      k++;
+    }
   }
 
   exec(tasks: ExecTask[], opts: ExecOptions): Promise<ExecOutcome[]> {

@@ -68,13 +68,18 @@ async function readAt(fh: FileHandle, file: string, position: number, length: nu
     buf = Buffer.allocUnsafeSlow(length);
     if (reuse) reuse.buf = buf;
   }
+  readFully(fh.fd, file, buf, 0, length, position);
+  return new Uint8Array(buf.buffer, buf.byteOffset, length);
+}
+
+/** Reads exactly `length` bytes at `position` into buf[offset..]; RX_IO when the file ends first. */
+function readFully(fd: number, file: string, buf: Uint8Array, offset: number, length: number, position: number): void {
   let got = 0;
   while (got < length) {
-    const bytesRead = readSync(fh.fd, buf, got, length - got, position + got);
+    const bytesRead = readSync(fd, buf, offset + got, length - got, position + got);
     if (bytesRead === 0) throw new RxError('RX_IO', `Arrow file "${file}" is truncated: needed ${length} bytes at offset ${position}, file ended after ${got}`, { file });
     got += bytesRead;
   }
-  return new Uint8Array(buf.buffer, buf.byteOffset, length);
 }
 
 /** A buffer kept across positioned reads (ChunkOptions.reuseBuffers). */
@@ -82,19 +87,26 @@ interface ReadSlot {
   buf?: Buffer;
 }
 
+/** The read buffers of one reuseBuffers iteration: fixed-width columns, validity bitmaps, other columns. */
+interface ReadPool {
+  fast: ReadSlot[];
+  bits: ReadSlot;
+  slow: ReadSlot[];
+}
+
 /**
  * The buffers of the last reuseBuffers iteration that ran to its end, handed to the next
  * one (repeated passes then read into memory that is already mapped); dropped after a few
  * idle seconds.
  */
-let sparePool: ReadSlot[] | undefined;
+let sparePool: ReadPool | undefined;
 let spareTimer: ReturnType<typeof setTimeout> | undefined;
-function takeSparePool(): ReadSlot[] {
-  const p = sparePool ?? [];
+function takeSparePool(): ReadPool {
+  const p = sparePool ?? { fast: [], bits: {}, slow: [] };
   sparePool = undefined;
   return p;
 }
-function keepSparePool(p: ReadSlot[]): void {
+function keepSparePool(p: ReadPool): void {
   sparePool = p;
   if (spareTimer) clearTimeout(spareTimer);
   spareTimer = setTimeout(() => {
@@ -379,6 +391,97 @@ function fieldLayout(fields: Field[], j: number): { node: number; buf: number } 
   return { node, buf };
 }
 
+/** Where a fixed-width column lives in every record batch, for reads that bypass Arrow's loader. */
+interface FixedLayout {
+  type: ColumnType;
+  width: number;
+  /** Index of its field node and first buffer (validity) in a batch header. */
+  node: number;
+  buf: number;
+  ordered: boolean;
+}
+
+/**
+ * Layout of field j when it is a fixed-width column stored exactly as rxscale holds it
+ * (float64, float32, int32, int16, uint8, date32 days, factor with int32 indices) and every
+ * field before it has a known layout; null otherwise (read through Arrow's VectorLoader).
+ */
+function fixedLayout(fields: Field[], j: number, name: string): FixedLayout | null {
+  const type = columnTypeOfArrow(fields[j]!.type, name);
+  const width = FIXED_WIDTH[type];
+  if (width === undefined) return null;
+  const ft = fields[j]!.type as unknown as { typeId: Type; precision?: number; unit?: number; isOrdered?: boolean; indices?: { bitWidth: number; isSigned: boolean } };
+  const exact =
+    (type === 'float64' && ft.typeId === Type.Float && ft.precision === 2) ||
+    (type === 'float32' && ft.typeId === Type.Float && ft.precision === 1) ||
+    (ft.typeId === Type.Int && (type === 'int32' || type === 'int16' || type === 'uint8')) ||
+    (type === 'date' && ft.unit === 0) ||
+    (type === 'factor' && ft.indices?.bitWidth === 32 && ft.indices.isSigned);
+  if (!exact) return null;
+  const l = fieldLayout(fields, j);
+  if (!l) return null;
+  return { type, width, node: l.node, buf: l.buf, ordered: type === 'factor' && ft.isOrdered === true };
+}
+
+/**
+ * A fixed-width column of one record batch read straight into a typed array: the data
+ * buffer with one positioned read (into `slot`'s buffer when given, else into a fresh
+ * buffer of exactly its size, which the column then owns), and, when the batch has nulls in
+ * it, the validity bitmap (into `bits`). Float columns get NaN at null rows and no `valid`
+ * (the types.ts rule lets float columns omit it); other types get a fresh `valid` and
+ * factor codes 0 at null rows.
+ */
+function readFixed(f: ArrowIpcFile, b: BatchInfo, l: FixedLayout, name: string, slot?: ReadSlot, bits?: ReadSlot): Column {
+  const len = b.length;
+  const node = b.header.nodes[l.node]!;
+  const vreg = b.header.buffers[l.buf]!;
+  const dreg = b.header.buffers[l.buf + 1]!;
+  const bodyStart = b.block.offset + b.block.metaDataLength;
+  const bytes = len * l.width;
+  if (dreg.length < bytes || dreg.offset + bytes > b.block.bodyLength)
+    throw new RxError('RX_DATA_SOURCE', `Arrow file "${f.file}": column "${name}" data buffer is too short`, { file: f.file, column: name });
+  let buf: Buffer;
+  if (slot?.buf && slot.buf.byteLength >= bytes) buf = slot.buf;
+  else {
+    buf = Buffer.allocUnsafeSlow(Math.max(bytes, 8)); // its own 8-aligned ArrayBuffer
+    if (slot) slot.buf = buf;
+  }
+  readFully(f.fh.fd, f.file, buf, 0, bytes, bodyStart + dreg.offset);
+  const C = ARRAY_OF[l.type]! as unknown as new (b: ArrayBufferLike, o: number, n: number) => Float64Array;
+  const data = new C(buf.buffer, buf.byteOffset, len);
+  const col: Column = { type: l.type, data };
+  if (node.nullCount > 0 && vreg.length > 0) {
+    const nb = (len + 7) >> 3;
+    if (vreg.length < nb || vreg.offset + nb > b.block.bodyLength)
+      throw new RxError('RX_DATA_SOURCE', `Arrow file "${f.file}": column "${name}" validity bitmap is too short`, { file: f.file, column: name });
+    let bb: Buffer;
+    if (bits?.buf && bits.buf.byteLength >= nb) bb = bits.buf;
+    else {
+      bb = Buffer.allocUnsafeSlow(nb);
+      if (bits) bits.buf = bb;
+    }
+    readFully(f.fh.fd, f.file, bb, 0, nb, bodyStart + vreg.offset);
+    const isFloat = l.type === 'float64' || l.type === 'float32';
+    const valid = isFloat ? undefined : new Uint8Array(len).fill(1);
+    for (let k = 0; k < nb; k++) {
+      const byte = bb[k]!;
+      if (byte === 0xff) continue;
+      const i0 = k << 3;
+      const i1 = Math.min(len, i0 + 8);
+      for (let i = i0; i < i1; i++) {
+        if ((byte >> (i - i0)) & 1) continue;
+        if (isFloat) data[i] = Number.NaN;
+        else {
+          valid![i] = 0;
+          if (l.type === 'factor') data[i] = 0;
+        }
+      }
+    }
+    if (valid) col.valid = valid;
+  }
+  return col;
+}
+
 /** Concatenates same-typed column pieces (factor codes share the file's levels). */
 function concatColumns(type: ColumnType, parts: Column[], levels?: string[]): Column {
   const n = parts.reduce((s, p) => s + (p.data as ArrayLike<unknown>).length, 0);
@@ -549,7 +652,19 @@ export class RxXdfData implements DataSource, DataSink {
     }
   }
 
-  async *chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
+  chunks(opts: ChunkOptions = {}): AsyncIterable<Chunk> {
+    return this.chunksWhere(opts);
+  }
+
+  /**
+   * The chunks of `chunks(opts)` whose 0-based index k (counted over every chunk of the
+   * range) passes `take(k)`; record batches holding no taken chunk are not read at all.
+   * Lets several readers (RxLocalParallel's worker threads) share one file chunk by chunk.
+   *
+   * Chunks are `owned` (transferable without a copy) when they span a whole record batch,
+   * every column is a fixed-width or string column and buffers are not reused.
+   */
+  async *chunksWhere(opts: ChunkOptions = {}, take?: (k: number) => boolean): AsyncIterable<Chunk> {
     const f = await ArrowIpcFile.open(this.file);
     try {
       const fields = f.arrowSchema.fields;
@@ -560,6 +675,11 @@ export class RxXdfData implements DataSource, DataSink {
         columnTypeOfArrow(fields[j]!.type, n);
         return j;
       });
+      // fixed-width columns are read straight into typed arrays, the rest through Arrow
+      const fixed = idx.map((j, k) => fixedLayout(fields, j, names[k]!));
+      const slowK = names.map((_, k) => k).filter((k) => !fixed[k]);
+      const slowIdx = slowK.map((k) => idx[k]!);
+      const ownable = slowK.every((k) => fields[idx[k]!]!.type.typeId === Type.Utf8 || fields[idx[k]!]!.type.typeId === Type.LargeUtf8);
       const levels = f.factorLevels();
       const start = Math.max(0, opts.startRow ?? 0);
       const total = f.numRows;
@@ -567,26 +687,52 @@ export class RxXdfData implements DataSource, DataSink {
       const step = Math.max(1, opts.rowsPerRead ?? this.rowsPerRead ?? Number.POSITIVE_INFINITY);
       // reuseBuffers: the consumer is done with a batch's chunks when it asks for the next
       // one, so every batch is read into the same buffers
-      const pool: ReadSlot[] | undefined = opts.reuseBuffers ? takeSparePool() : undefined;
+      const pool: ReadPool | undefined = opts.reuseBuffers ? takeSparePool() : undefined;
       let base = 0;
+      let k = 0;
       for (let bi = 0; bi < f.batches.length && base < end; bi++) {
-        const len = f.batches[bi]!.length;
+        const batch = f.batches[bi]!;
+        const len = batch.length;
         const bEnd = base + len;
         if (bEnd > start && len > 0) {
-          if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.describe()} was cancelled`);
-          const datas = await f.readBatchData(bi, idx, pool);
-          const cols: Record<string, Column> = {};
-          names.forEach((n, k) => {
-            cols[n] = arrowDataToColumn(datas[k]!, n, { ownsMemory: true, ...(levels[n] ? { levels: levels[n] } : {}) });
-          });
           const lo = Math.max(start, base);
           const hi = Math.min(end, bEnd);
-          for (let b = lo; b < hi; b += step) {
+          const nChunks = Math.ceil((hi - lo) / step);
+          let any = !take;
+          for (let c = 0; !any && c < nChunks; c++) any = take!(k + c);
+          if (!any) {
+            k += nChunks;
+            base = bEnd;
+            continue;
+          }
+          if (opts.signal?.aborted) throw new RxError('RX_CANCELLED', `reading ${this.describe()} was cancelled`);
+          const cols: Record<string, Column> = {};
+          names.forEach((n, c) => {
+            const l = fixed[c];
+            if (!l) return;
+            const col = readFixed(f, batch, l, n, pool ? (pool.fast[c] ??= {}) : undefined, pool?.bits);
+            if (l.type === 'factor') {
+              col.levels = levels[n] ?? [];
+              col.ordered = l.ordered;
+            }
+            cols[n] = col;
+          });
+          if (slowIdx.length > 0) {
+            const datas = await f.readBatchData(bi, slowIdx, pool?.slow);
+            slowK.forEach((c, q) => {
+              const n = names[c]!;
+              cols[n] = arrowDataToColumn(datas[q]!, n, { ownsMemory: true, ...(levels[n] ? { levels: levels[n] } : {}) });
+            });
+          }
+          for (let b = lo; b < hi; b += step, k++) {
+            if (take && !take(k)) continue;
             const e = Math.min(hi, b + step);
             const whole = b === base && e === bEnd;
             const columns: Record<string, Column> = {};
             for (const n of names) columns[n] = whole ? cols[n]! : sliceColumn(cols[n]!, b - base, e - base);
-            yield { numRows: e - b, startRow: b, names: [...names], columns };
+            const chunk: Chunk = { numRows: e - b, startRow: b, names: [...names], columns };
+            if (whole && !pool && ownable) chunk.owned = true;
+            yield chunk;
           }
         }
         base = bEnd;

@@ -200,7 +200,7 @@ export async function rxCovCor(formula: string, data: unknown, options: RxCovCor
     if (!isNumericType(columnInfo(schema, wname, wname).type)) throw new RxError('RX_FORMULA', `Weight variable "${wname}" must be numeric`, { column: wname });
     spec.weights = wname;
   }
-  const st = await runAcc(covCorAccumulator, spec, source, options);
+  const st = await runAcc(covCorAccumulator, spec, source, options, true);
   const p = vars.length;
   const W = st.w;
   const means = vars.map((_, j) => (st.n > 0 ? st.shift[j]! + st.mean[j]! : Number.NaN));

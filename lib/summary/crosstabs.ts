@@ -229,7 +229,7 @@ async function runCube(fn: string, formula: string, data: unknown, options: Cube
   }
   const spec: CubeSpec = { deps: f.lhs.map((y) => y.name), factors: term.vars, pass: rangeVars.length ? 'range' : 'main', rangeVars, ranges: {} };
   if (wname) spec.weights = wname;
-  const st = await runAcc(cubeAccumulator, spec, source, options);
+  const st = await runAcc(cubeAccumulator, spec, source, options, true);
   return { f, st, dataName: options.dataName ?? dataLabel(source) };
 }
 

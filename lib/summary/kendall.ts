@@ -176,7 +176,7 @@ export async function rxKendallCor(formula: string, data: unknown, options: Comm
   }
   if (vars.length < 2) throw new RxError('RX_FORMULA', `rxKendallCor needs at least two numeric variables in "${formula}"`, { text: formula });
   const maxInMemory = options.maxInMemory === undefined ? 5_000_000 : expectNumber(options.maxInMemory, 'maxInMemory', { min: 1, integer: true });
-  const st = await runAcc(kendallAccumulator, { vars, maxInMemory }, source, options);
+  const st = await runAcc(kendallAccumulator, { vars, maxInMemory }, source, options, true);
   const cols = st.cols.map((parts) => {
     const out = new Float64Array(st.n);
     let o = 0;

@@ -449,10 +449,10 @@ export async function rxQuantile(varName: string, data: unknown, options: RxQuan
   if (options.fweights !== undefined && options.pweights !== undefined) throw new RxError('RX_ARG', 'Give fweights or pweights, not both');
   const wname = options.fweights ?? options.pweights;
   const spec: QuantileSpec = { varName, pass: 'first', maxInMemory: method === 'approx' ? 0 : maxInMemory, bins, approx: method === 'approx', targets: [], passes: 0, probs };
-  if (wname === undefined) return new RxQuantileResult(await runAcc(quantileAccumulator, spec, source, options));
+  if (wname === undefined) return new RxQuantileResult(await runAcc(quantileAccumulator, spec, source, options, true));
   expectString(wname, options.fweights !== undefined ? 'fweights' : 'pweights');
   const wi = columnInfo(schema, wname, wname);
   if (!isNumericType(wi.type)) throw new RxError('RX_FORMULA', `Weight variable "${wname}" must be numeric but is ${wi.type}`, { column: wname });
   spec.weights = wname;
-  return new RxQuantileResult(await runAcc(weightedQuantileAccumulator, spec, source, options));
+  return new RxQuantileResult(await runAcc(weightedQuantileAccumulator, spec, source, options, true));
 }

@@ -5,7 +5,8 @@
  */
 import type { ComputeContext } from '../compute/context.js';
 import type { AccumulatorDef } from '../compute/pema.js';
-import { type RxRunOptions, runAccumulator } from '../compute/run.js';
+import { type RxRunOptions, resolveRunOptions, runAccumulator } from '../compute/run.js';
+import { transientFor } from '../compute/transient.js';
 import type { ProgressLevel, ProgressStream } from '../compute/progress.js';
 import { resolveSource } from '../data/resolve.js';
 import type { DataSource } from '../data/types.js';
@@ -42,7 +43,13 @@ export function sourceOf(data: unknown, opts: CommonOptions = {}, f?: SFormula):
   return withTransforms(src, t);
 }
 
-export async function runAcc<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: CommonOptions): Promise<Result> {
+/**
+ * Runs `def` over `source`. `transient`: def.process() keeps none of a chunk's arrays (it
+ * copies what it keeps), so local contexts may read every chunk into the same buffers
+ * (see lib/compute/transient.ts).
+ */
+export async function runAcc<Spec, State, Result>(def: AccumulatorDef<Spec, State, Result>, spec: Spec, source: DataSource, opts: CommonOptions, transient = false): Promise<Result> {
+  if (transient) source = transientFor(source, resolveRunOptions({ ...(opts.computeContext !== undefined ? { computeContext: opts.computeContext } : {}) }).ctx.name);
   const o: RxRunOptions = {};
   if (opts.rowsPerRead !== undefined) o.rowsPerRead = opts.rowsPerRead;
   if (opts.signal) o.signal = opts.signal;

@@ -487,7 +487,7 @@ export async function rxSummary(formula: string, data: unknown, options: RxSumma
     ranges: {},
   };
   if (wname) spec.weights = wname;
-  const state = await runAcc(summaryAccumulator, spec, source, options);
+  const state = await runAcc(summaryAccumulator, spec, source, options, true);
   const sDataFrame: SummaryRow[] = [];
   const categorical: CategoryTable[] = [];
   const byCategory: ByCategoryTable[] = [];

@@ -5,13 +5,18 @@
  *
  * main -> worker                                   worker -> main
  *   { t: 'begin', run, name, spec, schema, modules, hint }  (nothing; errors as 'error')
- *   { t: 'chunk', run, chunk }                          { t: 'done', run, rows, ms }
+ *   { t: 'chunk', run, chunk, recycle }                 { t: 'done', run, rows, ms, buffers? }
+ *   { t: 'read', run, xdf, opts, slot, of }             { t: 'done', ... } per chunk read
+ *
+ * 'read': the worker reads chunks k with k % of === slot of the RxXdfData file itself.
+ * recycle: the accumulator keeps no chunk arrays (a transient pass), so the chunk's buffers
+ * go back to the main thread (transferred) to be filled with a later chunk.
  *   { t: 'end', run }                                   { t: 'state', run, state }  (copied)
  *   { t: 'task', id, fn, args, table?, modules }        { t: 'task', id, outcome }
  *   any failure in a run                                { t: 'error', run, error }
  */
 import { parentPort } from 'node:worker_threads';
-import type { Chunk, Schema } from '../data/types.js';
+import type { Chunk, ChunkOptions, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { type ExecTask, moduleUrl, runTaskHere } from '../compute/context.js';
 import { type AccumulatorDef, getAccumulator } from '../compute/pema.js';
@@ -67,9 +72,33 @@ interface RunState {
 }
 const runs = new Map<number, RunState>();
 
+/** Runs process() on one chunk and reports it; with `recycle`, hands the chunk's buffers back. */
+async function processChunk(rs: RunState, run: number, chunk: Chunk, recycle: boolean): Promise<void> {
+  const t0 = performance.now();
+  if (!rs.started) {
+    rs.state = rs.def.init(rs.spec, rs.schema);
+    rs.started = true;
+  }
+  rs.state = await rs.def.process(rs.spec, rs.state, chunk);
+  const ms = performance.now() - t0;
+  if (!recycle) {
+    port.postMessage({ t: 'done', run, rows: chunk.numRows, ms });
+    return;
+  }
+  const buffers = new Set<ArrayBuffer>();
+  for (const name of chunk.names) {
+    const c = chunk.columns[name];
+    if (!c) continue;
+    for (const v of [c.data, c.valid]) if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer && v.buffer.byteLength > 0) buffers.add(v.buffer);
+  }
+  const list = [...buffers];
+  port.postMessage({ t: 'done', run, rows: chunk.numRows, ms, buffers: list }, list);
+}
+
 type Msg =
   | { t: 'begin'; run: number; name: string; spec: unknown; schema: Schema; modules: string[]; hint?: string }
-  | { t: 'chunk'; run: number; chunk: Chunk }
+  | { t: 'chunk'; run: number; chunk: Chunk; recycle?: boolean }
+  | { t: 'read'; run: number; xdf: { file: string; rowsPerRead?: number }; opts: ChunkOptions; slot: number; of: number }
   | { t: 'end'; run: number }
   | { t: 'abort'; run: number }
   | ({ t: 'task'; id: number; modules: string[] } & ExecTask);
@@ -92,13 +121,25 @@ async function handle(msg: Msg): Promise<void> {
       const rs = runs.get(msg.run);
       if (!rs || rs.failed) return;
       try {
-        const t0 = performance.now();
-        if (!rs.started) {
-          rs.state = rs.def.init(rs.spec, rs.schema);
-          rs.started = true;
+        await processChunk(rs, msg.run, msg.chunk, msg.recycle === true);
+      } catch (e) {
+        rs.failed = true;
+        rs.state = undefined;
+        port.postMessage({ t: 'error', run: msg.run, error: serializeError(e) });
+      }
+      return;
+    }
+    case 'read': {
+      const rs = runs.get(msg.run);
+      if (!rs || rs.failed) return;
+      try {
+        const { RxXdfData } = await import('../data/xdf.js');
+        const src = new RxXdfData(msg.xdf.file, msg.xdf.rowsPerRead !== undefined ? { rowsPerRead: msg.xdf.rowsPerRead } : {});
+        const { slot, of } = msg;
+        for await (const chunk of src.chunksWhere(msg.opts, (k) => k % of === slot)) {
+          if (!runs.has(msg.run)) return; // aborted
+          await processChunk(rs, msg.run, chunk, false);
         }
-        rs.state = await rs.def.process(rs.spec, rs.state, msg.chunk);
-        port.postMessage({ t: 'done', run: msg.run, rows: msg.chunk.numRows, ms: performance.now() - t0 });
       } catch (e) {
         rs.failed = true;
         rs.state = undefined;

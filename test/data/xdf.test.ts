@@ -102,11 +102,54 @@ describe('RxXdfData', () => {
     expect(schema.metadata!['rxscale.format']).toBe('xdf');
     const { cols: got } = await readAll(xdf);
     for (const [k, c] of Object.entries(cols)) expect(got[k], k).toEqual(values(c));
-    // float columns carry NaN at missing positions and a valid vector
+    // float columns carry NaN at missing positions (the file's validity bitmap becomes NaN,
+    // and float columns omit `valid`); other types keep a valid vector
     const first = (await readAll(xdf, { columns: ['i32', 'f64'], numRows: 10 })).chunks[0]!;
     expect(first.names).toEqual(['i32', 'f64']);
     expect(Number.isNaN((first.columns.f64!.data as Float64Array)[3])).toBe(true);
-    expect(first.columns.f64!.valid![3]).toBe(0);
+    expect(first.columns.f64!.valid).toBeUndefined();
+    expect(first.columns.i32!.valid).toBeDefined();
+  });
+
+  it('reads shared chunk by chunk (chunksWhere), into reused buffers, and marks whole batches owned', async () => {
+    const file = join(dir, 'mixed.arrow');
+    const xdf = new RxXdfData(file);
+    const all = await readAll(xdf, { rowsPerRead: 128 });
+    // two readers taking alternate chunks see exactly the chunks of one reader
+    const parts: Chunk[] = [];
+    for (const slot of [0, 1]) {
+      let k = 0;
+      for await (const ch of xdf.chunksWhere({ rowsPerRead: 128 }, (i) => i % 2 === slot)) {
+        expect(ch.startRow).toBe(all.chunks[2 * k + slot]!.startRow);
+        parts.push(ch);
+        k++;
+      }
+    }
+    expect(parts.length).toBe(all.chunks.length);
+    parts.sort((a, b) => a.startRow - b.startRow);
+    parts.forEach((ch, i) => {
+      for (const name of ch.names) expect(values(ch.columns[name]!), name).toEqual(values(all.chunks[i]!.columns[name]!));
+    });
+    // reuseBuffers: the same values (each chunk looked at before the next is read)
+    const fixedCols = ['f64', 'f32', 'i32', 'fac', 'date'];
+    const want = await readAll(xdf, { columns: fixedCols });
+    let i = 0;
+    for await (const ch of xdf.chunks({ columns: fixedCols, reuseBuffers: true })) {
+      expect(ch.owned).not.toBe(true);
+      for (const name of fixedCols) expect(values(ch.columns[name]!), name).toEqual(values(want.chunks[i]!.columns[name]!));
+      i++;
+    }
+    expect(i).toBe(want.chunks.length);
+    // whole record batches of fixed-width columns own their buffers; slices do not
+    for (const ch of want.chunks) {
+      expect(ch.owned).toBe(true);
+      for (const name of fixedCols) {
+        const d = ch.columns[name]!.data as Float64Array;
+        expect(d.byteOffset === 0 && d.byteLength === d.buffer.byteLength, name).toBe(true);
+      }
+    }
+    // batches of [300, 300, 300, 100] rows in chunks of 128: only the last batch is read whole
+    for (const ch of (await readAll(xdf, { columns: fixedCols, rowsPerRead: 128 })).chunks) expect(ch.owned === true, `chunk at ${ch.startRow}`).toBe(ch.startRow === 900);
   });
 
   it('reads a row range and a column subset across batch boundaries', async () => {
