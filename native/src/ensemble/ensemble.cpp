@@ -46,8 +46,11 @@ double boost_loss(int obj, const double* y, const double* w, const double* s, in
 }
 }  // namespace
 
-Result train_boost(const Data& d, const double* y, const double* w, const BoostParams& p) {
-  const int64_t n = d.n;
+Result train_boost(const Data& d0, const double* y, const double* w, const BoostParams& p) {
+  const int64_t n = d0.n;
+  std::vector<uint8_t> rm = tree::row_major_bins(d0);
+  Data d = d0;
+  if (!rm.empty()) d.rows8 = rm.data();
   std::unique_ptr<Objective> obj(make_objective(kObjectives[p.objective], p.numClass));
   const int K = obj->num_outputs();
   Result res;
@@ -60,7 +63,14 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
   std::vector<double> score(static_cast<std::size_t>(n) * K);
   for (int64_t i = 0; i < n; ++i)
     for (int k = 0; k < K; ++k) score[i * K + k] = res.init[k];
-  std::vector<double> g(static_cast<std::size_t>(n) * K), h(static_cast<std::size_t>(n) * K);
+  // K == 1: (h, g) packed per row (one cache line per row when a leaf gathers them); else class-major g, h
+  std::vector<double> g, h, pk;
+  if (K == 1)
+    pk.resize(static_cast<std::size_t>(n) * 2);
+  else {
+    g.resize(static_cast<std::size_t>(n) * K);
+    h.resize(static_cast<std::size_t>(n) * K);
+  }
   std::vector<int64_t> all;  // rows with positive weight (zero-weight rows take no part)
   for (int64_t i = 0; i < n; ++i)
     if (w[i] > 0) all.push_back(i);
@@ -73,7 +83,20 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
   tree::GrowWorkspace ws;  // row, statistic and histogram buffers reused by every tree
   for (int it = 0; it < p.nTrees; ++it) {
     parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
-      obj->gradients(y, w, score.data(), n, static_cast<int64_t>(b), static_cast<int64_t>(e), g.data(), h.data());
+      if (K == 1) {
+        double gb[1024], hb[1024];
+        for (std::size_t s0 = b; s0 < e; s0 += 1024) {
+          const int64_t m = static_cast<int64_t>(std::min(e, s0 + 1024) - s0);
+          obj->gradients(y + s0, w + s0, score.data() + s0, m, 0, m, gb, hb);
+          double* o = pk.data() + 2 * s0;
+          for (int64_t i = 0; i < m; ++i) {
+            o[2 * i] = hb[i];
+            o[2 * i + 1] = gb[i];
+          }
+        }
+      } else {
+        obj->gradients(y, w, score.data(), n, static_cast<int64_t>(b), static_cast<int64_t>(e), g.data(), h.data());
+      }
     }, 8192);
     const std::vector<int64_t>* use = &all;
     if (p.sampRate < 1) {
@@ -90,8 +113,12 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
     }
     for (int k = 0; k < K; ++k) {
       RowStats st;
-      st.g = g.data() + static_cast<std::size_t>(k) * n;
-      st.h = h.data() + static_cast<std::size_t>(k) * n;
+      if (K == 1) {
+        st.packed = pk.data();
+      } else {
+        st.g = g.data() + static_cast<std::size_t>(k) * n;
+        st.h = h.data() + static_cast<std::size_t>(k) * n;
+      }
       tree::GrowResult gr = tree::grow_tree(d, st, *use, gp, p.seed * 7919ULL + static_cast<uint64_t>(it) * 131ULL + k, &ws);
       Tree& t = gr.tree;
       for (double& v : t.value) v *= p.learningRate;
@@ -125,22 +152,21 @@ Result train_boost(const Data& d, const double* y, const double* w, const BoostP
 }
 
 namespace {
-// Bag counts for one tree (deterministic in seed and tree index).
-void make_bag(const ForestParams& p, int64_t n, int t, std::vector<double>& cnt) {
+// Bag counts for one tree (deterministic in seed and tree index). `idx` is scratch.
+void make_bag(const ForestParams& p, int64_t n, int t, std::vector<double>& cnt, std::vector<int64_t>& idx) {
   cnt.assign(n, 0);
   Rng r(p.seed * 2654435761ULL + static_cast<uint64_t>(t) * 97ULL + 11);
-  auto sample_group = [&](const std::vector<int64_t>& idx) {
-    int64_t m = static_cast<int64_t>(idx.size());
+  auto sample_group = [&](const int64_t* ix, int64_t m) {
     int64_t draws = static_cast<int64_t>(std::llround(p.sampRate * m));
     if (draws < 1 && m > 0) draws = 1;
     if (p.replace) {
-      for (int64_t j = 0; j < draws; ++j) cnt[idx[r.below(m)]] += 1;
+      for (int64_t j = 0; j < draws; ++j) cnt[ix ? ix[r.below(m)] : static_cast<int64_t>(r.below(m))] += 1;
     } else {
       // selection sampling: exactly `draws` of m without replacement
       int64_t need = std::min(draws, m);
       for (int64_t j = 0; j < m && need > 0; ++j) {
         if (static_cast<double>(r.below(m - j)) < static_cast<double>(need)) {
-          cnt[idx[j]] = 1;
+          cnt[ix ? ix[j] : j] = 1;
           --need;
         }
       }
@@ -149,17 +175,19 @@ void make_bag(const ForestParams& p, int64_t n, int t, std::vector<double>& cnt)
   if (p.strata && p.numStrata > 0) {
     std::vector<std::vector<int64_t>> groups(p.numStrata);
     for (int64_t i = 0; i < n; ++i) groups[p.strata[i]].push_back(i);
-    for (auto& gi : groups) sample_group(gi);
+    for (auto& gi : groups) sample_group(gi.data(), static_cast<int64_t>(gi.size()));
   } else {
-    std::vector<int64_t> idx(n);
-    for (int64_t i = 0; i < n; ++i) idx[i] = i;
-    sample_group(idx);
+    (void)idx;
+    sample_group(nullptr, n);  // the identity index (row j is j)
   }
 }
 }  // namespace
 
-Result train_forest(const Data& d, const double* y, const double* w, const ForestParams& p) {
-  const int64_t n = d.n;
+Result train_forest(const Data& d0, const double* y, const double* w, const ForestParams& p) {
+  const int64_t n = d0.n;
+  std::vector<uint8_t> rm = tree::row_major_bins(d0);
+  Data d = d0;
+  if (!rm.empty()) d.rows8 = rm.data();
   const bool cls = p.task == 1;
   const int K = cls ? (p.numClass == 2 ? 1 : p.numClass) : 1;
   Result res;
@@ -172,37 +200,57 @@ Result train_forest(const Data& d, const double* y, const double* w, const Fores
   gp.serial = true;
   // trees in parallel (each tree's RNG depends only on its index: thread-count independent)
   parallel_for(static_cast<std::size_t>(p.nTrees), [&](std::size_t tb, std::size_t te, int) {
-    std::vector<double> cnt, g, h;
-    for (std::size_t t = tb; t < te; ++t) {
-      make_bag(p, n, static_cast<int>(t), cnt);
-      std::vector<int64_t> rows;
+    // per thread: bag, statistics and grower buffers reused from tree to tree
+    std::vector<double> cnt, g, h, pk;
+    std::vector<int64_t> idx, rows;
+    tree::GrowWorkspace ws;
+    if (K == 1) {
+      pk.assign(static_cast<std::size_t>(n) * 3, 0);  // (h, g, cnt) per row
+    } else {
       g.assign(static_cast<std::size_t>(n) * K, 0);
       h.assign(n, 0);
+    }
+    for (std::size_t t = tb; t < te; ++t) {
+      make_bag(p, n, static_cast<int>(t), cnt, idx);
+      rows.clear();
       for (int64_t i = 0; i < n; ++i) {
         if (cnt[i] <= 0 || w[i] <= 0) continue;
         rows.push_back(i);
+        if (cls && K > 1)
+          for (int k = 0; k < K; ++k) g[i * K + k] = 0;
         double cw = cnt[i] * w[i];
+        if (K == 1) {
+          double* o = pk.data() + 3 * i;
+          o[0] = cw;
+          o[1] = !cls ? cw * y[i] : cw * (y[i] == 1 ? 1.0 : 0.0);
+          o[2] = cnt[i];
+          continue;
+        }
         h[i] = cw;
         if (!cls)
           g[i] = cw * y[i];
-        else if (K == 1)
-          g[i] = cw * (y[i] == 1 ? 1.0 : 0.0);
         else
           g[i * K + static_cast<int>(y[i])] = cw;
       }
       RowStats st;
-      st.g = g.data();
-      st.h = h.data();
-      st.cnt = cnt.data();
-      tree::GrowResult gr = tree::grow_tree(d, st, rows, gp, p.seed * 31ULL + t * 7ULL + 3);
+      if (K == 1) {
+        st.packed = pk.data();
+        st.packedCnt = true;
+      } else {
+        st.g = g.data();
+        st.h = h.data();
+        st.cnt = cnt.data();
+      }
+      tree::GrowResult gr = tree::grow_tree(d, st, rows, gp, p.seed * 31ULL + t * 7ULL + 3, &ws);
       res.trees[t] = std::move(gr.tree);
     }
   }, 1);
   if (p.computeOob) {
     res.oobPred.assign(static_cast<std::size_t>(n) * K, 0);
     std::vector<double> oobN(n, 0), cnt;
+    std::vector<int64_t> idx;
     for (int t = 0; t < p.nTrees; ++t) {
-      make_bag(p, n, t, cnt);
+      make_bag(p, n, t, cnt, idx);
       const Tree& tr = res.trees[t];
       parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
         for (std::size_t i = b; i < e; ++i) {

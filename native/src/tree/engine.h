@@ -32,6 +32,8 @@ struct Data {
   std::vector<int> nbins;         // per feature, incl. the missing bin
   std::vector<int> offset;        // histogram offset per feature (prefix sum of nbins)
   std::vector<uint8_t> categorical;
+  const uint8_t* rows8 = nullptr; // optional row-major copy of b8 (p bytes per row): histograms
+                                  // over scattered rows touch one cache line per row, not p
   const double* lo = nullptr;     // per bin (by offset): smallest value in the bin
   const double* hi = nullptr;     // largest value in the bin
   inline int bin(int f, int64_t i) const {
@@ -40,6 +42,9 @@ struct Data {
   void finish();                  // fills offset
   int total_bins() const { return offset.empty() ? 0 : offset.back() + nbins.back(); }
 };
+
+// Row-major copy of a uint8 binned matrix (empty when the data are uint16).
+std::vector<uint8_t> row_major_bins(const Data& d);
 
 // Bins one numeric column chunk: value bins by `hi` boundaries (midpoints), NaN -> missing bin.
 void bin_numeric(const double* x, const uint8_t* valid, std::size_t n, const double* lo, const double* hi,
@@ -93,6 +98,11 @@ struct RowStats {
   const double* g = nullptr;
   const double* h = nullptr;
   const double* cnt = nullptr;  // may be null (1 per row)
+  // K == 1 alternative to g/h/cnt: one record per row, (h, g) or (h, g, cnt) when packedCnt,
+  // so gathering a leaf's statistics touches one cache line per row
+  const double* packed = nullptr;
+  bool packedCnt = false;
+  bool has_cnt() const { return cnt != nullptr || (packed != nullptr && packedCnt); }
 };
 struct GrowResult {
   Tree tree;

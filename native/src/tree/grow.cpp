@@ -164,6 +164,20 @@ void Grower::totals(Leaf& l) const {
   l.cnt = 0;
   l.h = 0;
   l.g.assign(K_, 0);
+  if (st_.packed) {
+    const int W = st_.packedCnt ? 3 : 2;
+    double c = 0, hh = 0, gg = 0;
+    for (int64_t i = l.begin; i < l.end; ++i) {
+      const double* o = st_.packed + rows[i] * W;
+      c += st_.packedCnt ? o[2] : 1.0;
+      hh += o[0];
+      gg += o[1];
+    }
+    l.cnt = c;
+    l.h = hh;
+    l.g[0] = gg;
+    return;
+  }
   for (int64_t i = l.begin; i < l.end; ++i) {
     int64_t r = rows[i];
     l.cnt += rowCnt(r);
@@ -240,7 +254,80 @@ void hist_u8_k1(const uint8_t* col, const int64_t* rows, const double* O, int64_
     e[2] += O[2 * i + 1];
   }
 }
+// The same with row counts (O: h, g, cnt per row).
+template <bool kIdent>
+void hist_u8_k1c(const uint8_t* col, const int64_t* rows, const double* O, int64_t m, double* H) {
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const int b0 = kIdent ? col[i] : col[rows[i]];
+    const int b1 = kIdent ? col[i + 1] : col[rows[i + 1]];
+    const int b2 = kIdent ? col[i + 2] : col[rows[i + 2]];
+    const int b3 = kIdent ? col[i + 3] : col[rows[i + 3]];
+    const double* o = O + 3 * i;
+    double* e = H + b0 * 3;
+    e[0] += o[2];
+    e[1] += o[0];
+    e[2] += o[1];
+    e = H + b1 * 3;
+    e[0] += o[5];
+    e[1] += o[3];
+    e[2] += o[4];
+    e = H + b2 * 3;
+    e[0] += o[8];
+    e[1] += o[6];
+    e[2] += o[7];
+    e = H + b3 * 3;
+    e[0] += o[11];
+    e[1] += o[9];
+    e[2] += o[10];
+  }
+  for (; i < m; ++i) {
+    double* e = H + (kIdent ? col[i] : col[rows[i]]) * 3;
+    const double* o = O + 3 * i;
+    e[0] += o[2];
+    e[1] += o[0];
+    e[2] += o[1];
+  }
+}
+// Row-wise histograms of the features `fl` (offsets `off3` = 3 * histogram offset):
+// each row's bins are one contiguous run of p bytes. kCnt: O holds (h, g, cnt) per row,
+// else (h, g) with unit counts.
+template <bool kCnt>
+void hist_rows_k1(const uint8_t* R, int p, const int64_t* rows, const double* O, int64_t m, const int* fl, const int* off3,
+                  int nf, double* H) {
+  constexpr int W = kCnt ? 3 : 2;
+  for (int64_t i = 0; i < m; ++i) {
+    if (i + 16 < m) __builtin_prefetch(R + rows[i + 16] * p);
+    const uint8_t* rp = R + rows[i] * p;
+    const double* o = O + W * i;
+    const double c = kCnt ? o[2] : 1.0, hh = o[0], gg = o[1];
+    for (int j = 0; j < nf; ++j) {
+      double* e = H + off3[j] + rp[fl[j]] * 3;
+      e[0] += c;
+      e[1] += hh;
+      e[2] += gg;
+    }
+  }
+}
 }  // namespace
+
+std::vector<uint8_t> row_major_bins(const Data& d) {
+  std::vector<uint8_t> out;
+  if (!d.b8 || d.p == 0) return out;
+  out.resize(static_cast<std::size_t>(d.n) * d.p);
+  const int p = d.p;
+  parallel_for(static_cast<std::size_t>(d.n), [&](std::size_t b, std::size_t e, int) {
+    // blocks of rows so both the source columns and the destination stay in cache
+    for (std::size_t s = b; s < e; s += 4096) {
+      std::size_t t = std::min(e, s + 4096);
+      for (int f = 0; f < p; ++f) {
+        const uint8_t* col = d.b8 + static_cast<int64_t>(f) * d.n;
+        for (std::size_t i = s; i < t; ++i) out[i * p + f] = col[i];
+      }
+    }
+  }, 1 << 16);
+  return out;
+}
 
 void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) {
   const int S = S_, K = K_;
@@ -249,7 +336,7 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
   const int64_t* rows = ws_->rows.data() + b0;
   const double* G = st_.g;
   const double* Hs = st_.h;
-  const bool unitCnt = st_.cnt == nullptr;
+  const bool unitCnt = !st_.has_cnt();
   // the leaf is every row in order (an unsampled root): bins are read by position
   bool ident = m == d_.n;
   for (int64_t i = 0; ident && i < m; ++i) ident = rows[i] == i;
@@ -258,7 +345,16 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
   const int W = 1 + K + (unitCnt ? 0 : 1);
   if (ws_->ord.size() < static_cast<std::size_t>(m) * W) ws_->ord.resize(static_cast<std::size_t>(m) * W);
   double* ordp = ws_->ord.data();
+  const double* P = st_.packed;
   auto gather = [&](std::size_t ib, std::size_t ie, int) {
+    if (P) {
+      for (std::size_t ii = ib; ii < ie; ++ii) {
+        const double* src = P + rows[ii] * W;
+        double* o = ordp + ii * W;
+        for (int j = 0; j < W; ++j) o[j] = src[j];
+      }
+      return;
+    }
     for (std::size_t ii = ib; ii < ie; ++ii) {
       int64_t r = rows[ii];
       double* o = ordp + ii * W;
@@ -273,6 +369,25 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
   else
     parallel_for(static_cast<std::size_t>(m), gather, 1 << 15);
   const double* O = ordp;
+  if (d_.rows8 && !ident && K == 1) {
+    // row-wise: zero the features' bins, then one pass over the rows per block of features
+    std::vector<int> off3(feats.size());
+    for (std::size_t j = 0; j < feats.size(); ++j) {
+      off3[j] = d_.offset[feats[j]] * 3;
+      std::fill(h.data() + off3[j], h.data() + off3[j] + static_cast<std::size_t>(d_.nbins[feats[j]]) * 3, 0.0);
+    }
+    auto rbody = [&](std::size_t fb, std::size_t fe, int) {
+      if (unitCnt)
+        hist_rows_k1<false>(d_.rows8, d_.p, rows, O, m, feats.data() + fb, off3.data() + fb, static_cast<int>(fe - fb), h.data());
+      else
+        hist_rows_k1<true>(d_.rows8, d_.p, rows, O, m, feats.data() + fb, off3.data() + fb, static_cast<int>(fe - fb), h.data());
+    };
+    if (serial || feats.size() < 2)
+      rbody(0, feats.size(), 0);
+    else
+      parallel_for(feats.size(), rbody, (feats.size() + 1) / 2);
+    return;
+  }
   auto body = [&](std::size_t fb, std::size_t fe, int) {
     for (std::size_t fi = fb; fi < fe; ++fi) {
       int f = feats[fi];
@@ -285,6 +400,12 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
           hist_u8_k1<true>(col, rows, O, m, H);
         else
           hist_u8_k1<false>(col, rows, O, m, H);
+      } else if (d_.b8 && K == 1) {
+        const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
+        if (ident)
+          hist_u8_k1c<true>(col, rows, O, m, H);
+        else
+          hist_u8_k1c<false>(col, rows, O, m, H);
       } else {
         for (int64_t i = 0; i < m; ++i) {
           const int64_t r = ident ? i : rows[i];
@@ -511,8 +632,8 @@ std::pair<Leaf, Leaf> Grower::split(Tree& t, Leaf& l, bool prepareKids) {
   R.begin = b0 + nl;
   R.end = b1;
   L.depth = R.depth = l.depth + 1;
-  if (p_.missingInGain && static_cast<int>(sp.leftSums.size()) == S_ && sp.leftSums[0] == static_cast<double>(nl) &&
-      st_.cnt == nullptr) {
+  if (p_.missingInGain && static_cast<int>(sp.leftSums.size()) == S_ &&
+      (st_.has_cnt() || sp.leftSums[0] == static_cast<double>(nl))) {
     // children totals from the split search (left) and the parent (right): no pass over rows
     const double* ls = sp.leftSums.data();
     L.cnt = ls[0];

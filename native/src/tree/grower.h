@@ -60,7 +60,9 @@ class Grower {
   std::vector<int> treeFeats_;
   std::shared_ptr<std::vector<double>> scratch_;  // reused histogram when nodes sample features (mTry)
 
-  double rowCnt(int64_t r) const { return st_.cnt ? st_.cnt[r] : 1.0; }
+  double rowCnt(int64_t r) const {
+    return st_.cnt ? st_.cnt[r] : (st_.packed && st_.packedCnt ? st_.packed[r * 3 + 2] : 1.0);
+  }
   void totals(Leaf& l) const;
   std::shared_ptr<std::vector<double>> new_hist();
   void build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h);

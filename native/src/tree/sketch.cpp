@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "common/threads.h"
 #include "tree/engine.h"
 
 namespace rx {
@@ -132,22 +133,33 @@ void sketch_bins(const Sketch& s, int maxBins, std::vector<double>& lo, std::vec
 
 void bin_numeric(const double* x, const uint8_t* valid, std::size_t n, const double* lo, const double* hi, int nvalue,
                  uint8_t* out8, uint16_t* out16) {
-  // boundaries: value bin b holds x <= (hi[b] + lo[b+1]) / 2
-  std::vector<double> cut(nvalue > 0 ? nvalue - 1 : 0);
-  for (int b = 0; b + 1 < nvalue; ++b) cut[b] = 0.5 * (hi[b] + lo[b + 1]);
-  for (std::size_t i = 0; i < n; ++i) {
-    double v = x[i];
-    int b;
-    if ((valid && !valid[i]) || std::isnan(v) || nvalue == 0) {
-      b = nvalue;
-    } else {
-      b = static_cast<int>(std::lower_bound(cut.begin(), cut.end(), v) - cut.begin());
+  // boundaries: value bin b holds x <= (hi[b] + lo[b+1]) / 2; the bin of v is the number of
+  // boundaries below v, found by a branch-free binary search over the boundaries padded
+  // with +inf to a power of two
+  const int ncut = nvalue > 0 ? nvalue - 1 : 0;
+  int size = 1;
+  while (size < ncut + 1) size <<= 1;
+  std::vector<double> cut(size, HUGE_VAL);
+  for (int b = 0; b < ncut; ++b) cut[b] = 0.5 * (hi[b] + lo[b + 1]);
+  const double* C = cut.data();
+  parallel_for(n, [&](std::size_t ib, std::size_t ie, int) {
+    for (std::size_t i = ib; i < ie; ++i) {
+      const double v = x[i];
+      int b;
+      if ((valid && !valid[i]) || std::isnan(v) || nvalue == 0) {
+        b = nvalue;
+      } else {
+        b = 0;
+        for (int step = size >> 1; step > 0; step >>= 1) b += (C[b + step - 1] < v) ? step : 0;
+        if (b < ncut && C[b] < v) ++b;  // size == 1 and the last step
+        if (b > ncut) b = ncut;
+      }
+      if (out8)
+        out8[i] = static_cast<uint8_t>(b);
+      else
+        out16[i] = static_cast<uint16_t>(b);
     }
-    if (out8)
-      out8[i] = static_cast<uint8_t>(b);
-    else
-      out16[i] = static_cast<uint16_t>(b);
-  }
+  }, 1 << 16);
 }
 
 void Data::finish() {
