@@ -183,18 +183,23 @@ function sliceChunk(chunk: Chunk, names: string[], b: number, e: number): Chunk 
 /**
  * Builds the design of a chunk block by block and calls `fn` on each block. The block's
  * X lives in a buffer shared by all calls (valid only until `fn` returns: copy it to keep
- * it); y, w and offset are fresh arrays. Row indices (and startRow) are per block.
+ * it), unless `store` (at least numRows x p values) is given: then the blocks' X are
+ * consecutive views of it; y, w and offset are fresh arrays. Row indices (and startRow) are per block.
  */
-export function forEachDesignBlock(spec: DesignSpec, chunk: Chunk, fn: (d: DesignChunk, block: Chunk) => void): void {
+export function forEachDesignBlock(spec: DesignSpec, chunk: Chunk, fn: (d: DesignChunk, block: Chunk) => void, opts: { store?: Float64Array } = {}): void {
   const n = chunk.numRows;
-  const step = designBlockRows(spec.xCols.length);
+  const p = spec.xCols.length;
+  const step = designBlockRows(p);
+  // store: the blocks' X are consecutive views of it (the caller keeps them)
+  const store = opts.store && opts.store.length >= n * p ? opts.store : undefined;
+  const bo = (b: number) => ({ scratch: store ? { X: store.subarray(b * p) } : blockScratch });
   if (n <= step) {
-    fn(buildDesign(spec, chunk, { scratch: blockScratch }), chunk);
+    fn(buildDesign(spec, chunk, bo(0)), chunk);
     return;
   }
   for (let b = 0; b < n; b += step) {
     const block = sliceChunk(chunk, spec.columns, b, Math.min(n, b + step));
-    fn(buildDesign(spec, block, { scratch: blockScratch }), block);
+    fn(buildDesign(spec, block, bo(b)), block);
   }
 }
 

@@ -22,7 +22,7 @@ import { type DesignChunk, type DesignSpec, forEachDesignBlock } from './design.
 import { type FamilySpec, familySpec, makeFamily } from './family.js';
 import { type RxLinModOptions, modelRunOptions, prepareModel } from './linmod.js';
 import { GlmResult } from './results.js';
-import { irlsLogit } from '../native/linalg.js';
+import { hugeBuffer, irlsLogit } from '../native/linalg.js';
 import { accumulateXtwx, reportedConditionNumber, sweepSolve } from './solve.js';
 
 export interface GlmSpec {
@@ -47,6 +47,13 @@ export interface GlmSpec {
   cacheKey: string;
   /** Model-matrix cache budget per thread in bytes (0: no cache). */
   cacheBytes: number;
+  /**
+   * This pass only evaluates the deviance (and the other pass sums) at beta, without X'WX:
+   * taken when the last relative deviance change predicts convergence (Newton converges
+   * quadratically: the next change is about the square of the last). If the pass does not
+   * converge after all, the next pass is the full pass at the same beta.
+   */
+  devOnly?: boolean;
 }
 
 export interface GlmState {
@@ -85,6 +92,8 @@ export interface GlmRaw {
 interface CachedChunk {
   startRow: number;
   numRows: number;
+  /** The array the blocks' X are views of (returned to the slab pool when the fit ends). */
+  store?: ArrayBuffer;
   blocks: Array<{ d: DesignChunk; startRow: number }>;
 }
 
@@ -101,6 +110,35 @@ interface RunCache {
 }
 
 const designCaches = new Map<string, RunCache>();
+
+/**
+ * Model-matrix memory of finished fits in this thread, reused by the next fit for a few
+ * seconds (then released): first-touching fresh memory (page faults, zeroing) costs more
+ * than an IRLS pass over it, and fits often come in series on the same data.
+ */
+const slabPool: ArrayBuffer[] = [];
+let slabTimer: ReturnType<typeof setTimeout> | undefined;
+const SLAB_IDLE_MS = 10_000;
+
+function takeSlab(bytes: number): ArrayBuffer {
+  let best = -1;
+  for (let i = 0; i < slabPool.length; i++) {
+    const b = slabPool[i]!;
+    if (b.byteLength >= bytes && b.byteLength <= 2 * bytes && (best < 0 || b.byteLength < slabPool[best]!.byteLength)) best = i;
+  }
+  if (best >= 0) return slabPool.splice(best, 1)[0]!;
+  return hugeBuffer(bytes);
+}
+
+function releaseSlabs(c: RunCache | undefined): void {
+  if (!c) return;
+  for (const m of c.chunks.values()) if (m.store) slabPool.push(m.store);
+  if (slabTimer) clearTimeout(slabTimer);
+  slabTimer = setTimeout(() => {
+    slabPool.length = 0;
+  }, SLAB_IDLE_MS);
+  slabTimer.unref?.();
+}
 /** Chunks with no data, yielded by the replay source when the whole design is cached. */
 const replayChunks = new WeakSet<Chunk>();
 const WORKER_CACHE_IDLE_MS = 10_000;
@@ -309,7 +347,7 @@ function nativeLogitBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startR
       betaF64.set(spec, beta);
     }
   }
-  const bad = irlsLogit(d.X, d.n, d.p, d.y, null, d.offset, beta, spec.wtdmu, state.xtx, state.xty, state.acc, state.s);
+  const bad = irlsLogit(d.X, d.n, d.p, d.y, null, d.offset, beta, spec.wtdmu, state.xtx, state.xty, state.acc, state.s, !spec.devOnly);
   if (bad >= 0) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${d.y[bad]}`, { row: startRow + d.rowIndex[bad]! + 1 });
 }
 
@@ -327,7 +365,7 @@ function glmBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: numb
     etaInto(eta, d.X, n, d.p, spec.beta, d.offset);
     logitBlock(spec, state, d, startRow, eta, z, w);
   } else genericBlock(spec, state, d, startRow, eta, z, w);
-  accumulateXtwx(d.X, n, d.p, w, z, state.xtx, state.xty, state.acc);
+  if (!spec.devOnly) accumulateXtwx(d.X, n, d.p, w, z, state.xtx, state.xty, state.acc);
 }
 
 export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registerAccumulator({
@@ -351,13 +389,24 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     if (replayChunks.has(chunk)) throw new RxError('RX_INTERNAL', `rxGlm: the cached model matrix of chunk ${seq + 1} is missing`);
     const keep: CachedChunk | null = cache && !cache.overflow ? { startRow: chunk.startRow, numRows: chunk.numRows, blocks: [] } : null;
     let bytes = 0;
-    forEachDesignBlock(spec.design, chunk, (d, block) => {
-      glmBlock(spec, state, d, block.startRow);
-      if (keep) {
-        bytes += designBytes(d);
-        if (cache!.bytes + bytes <= cache!.budget) keep.blocks.push({ d: ownDesign(d), startRow: block.startRow });
-      }
-    });
+    // while the cache has room, the chunk's blocks are built into one huge-page backed
+    // array (few page faults) and kept as they are
+    const own = keep !== null && cache!.bytes + 8 * chunk.numRows * spec.design.xCols.length <= cache!.budget;
+    const slab = own ? takeSlab(8 * chunk.numRows * spec.design.xCols.length) : undefined;
+    const store = slab ? new Float64Array(slab) : undefined;
+    if (keep && slab) keep.store = slab;
+    forEachDesignBlock(
+      spec.design,
+      chunk,
+      (d, block) => {
+        glmBlock(spec, state, d, block.startRow);
+        if (keep) {
+          bytes += designBytes(d);
+          if (cache!.bytes + bytes <= cache!.budget) keep.blocks.push({ d: own ? d : ownDesign(d), startRow: block.startRow });
+        }
+      },
+      store ? { store } : {},
+    );
     if (keep && cache) {
       if (cache.bytes + bytes <= cache.budget) {
         cache.bytes += bytes;
@@ -388,9 +437,12 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     // met the rule with the covariance of the weights that produced it, as R reports.
     // (RevoScaleR reports the Newton step after it, which moves printed 9th digits: see
     // test/models/revoscaler.test.ts; R parity at 1e-8 takes precedence.)
-    if (spec.beta && spec.prevInverse && Math.abs(dev - spec.devOld) / (Math.abs(dev) + 0.1) < spec.tol) {
+    const rel = Math.abs(dev - spec.devOld) / (Math.abs(dev) + 0.1);
+    if (spec.beta && spec.prevInverse && rel < spec.tol) {
       return { done: true, result: { spec, state, beta: spec.beta, inverse: spec.prevInverse, aliased: spec.prevAliased!, rank: spec.prevRank, kappa: spec.prevKappa, converged: true } };
     }
+    // not converged after a deviance-only pass: the full pass at the same coefficients
+    if (spec.devOnly) return { done: false, spec: { ...spec, devOnly: false } };
     const sol = sweepSolve(state.xtx, state.xty, p, 1e-7, state.acc[1]!);
     const beta = Array.from(sol.coef, (b, j) => (sol.aliased[j] ? 0 : b));
     const kappa = reportedConditionNumber(state.xtx, sol.inverse, p, sol.aliased, spec.design.intercept ? 0 : -1);
@@ -414,6 +466,7 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
         prevRank: sol.rank,
         prevKappa: kappa,
         wtdmu,
+        devOnly: spec.beta !== null && spec.prevInverse !== null && rel * rel < spec.tol && spec.iter + 1 < spec.maxIterations,
       },
     };
   },
@@ -524,6 +577,7 @@ async function fitGlm(formula: string, data: unknown, opts: RxGlmOptions, binary
   try {
     raw = await runAccumulator(glmAccumulator, spec, local ? replaySource(source, spec.cacheKey) : source, modelRunOptions(opts));
   } finally {
+    if (local) releaseSlabs(designCaches.get(spec.cacheKey));
     designCaches.delete(spec.cacheKey);
   }
   const res = glmFromRaw(raw, binary);

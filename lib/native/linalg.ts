@@ -78,10 +78,16 @@ export interface LinalgNative {
    * acc += [sum W, z'Wz, n] with R's working weights W and response z, and adds to s (11):
    * s[0] deviance, s[1] null deviance at wtdmu (skipped when wtdmu is NaN), s[2] sum pw y,
    * s[3] sum pw, s[5] sum log-likelihood (valid for unit prior weights), s[8] rows with pw > 0,
-   * s[9]/s[10] min/max y. Multithreaded. Returns -1, or the first row whose y is not 0/1
-   * (then nothing is accumulated).
+   * s[9]/s[10] min/max y. Multithreaded. gram: false (default true) leaves xtx, xty and acc
+   * alone (a pass that only evaluates the deviance). Returns -1, or the first row whose y is
+   * not 0/1 (then nothing is accumulated).
    */
-  irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array): number;
+  irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array, gram?: boolean): number;
+  /**
+   * A zero-filled ArrayBuffer of `bytes` for large long-lived arrays: on Linux mapped with
+   * transparent huge pages requested (one page fault per 2 MiB when filled), else plain.
+   */
+  hugeBuffer(bytes: number): ArrayBuffer;
   /** Benchmark helper: one syrk C = A'A (A k x n) on the linked BLAS; returns seconds. */
   blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64Array): number;
   /** Benchmark helper: one gemm C = A'A (A k x n) on the linked BLAS; returns seconds. */
@@ -101,6 +107,7 @@ export const linalgExports = [
   'qrUpdateAsync',
   'qrSolveR',
   'irlsLogit',
+  'hugeBuffer',
   'blasSyrkBench',
   'blasGemmBench',
   'blasThreads',
@@ -156,8 +163,13 @@ export function qrSolveR(R: Float64Array, p: number, tol?: number): QrSolveResul
 }
 
 /** One fused native IRLS pass of a logistic regression (see LinalgNative.irlsLogit). */
-export function irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array): number {
-  return la().irlsLogit(X, n, p, y, pw, offset, beta, wtdmu, xtx, xty, acc, s);
+export function irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array, gram = true): number {
+  return la().irlsLogit(X, n, p, y, pw, offset, beta, wtdmu, xtx, xty, acc, s, gram);
+}
+
+/** A zero-filled (huge-page backed on Linux) ArrayBuffer; see LinalgNative.hugeBuffer. */
+export function hugeBuffer(bytes: number): ArrayBuffer {
+  return la().hugeBuffer(bytes);
 }
 
 export function blasSyrkBench(A: Float64Array, k: number, n: number, C: Float64Array): number {

@@ -27,7 +27,7 @@ inline std::size_t at(int i, int j, int ld) { return static_cast<std::size_t>(i)
 }  // namespace
 
 long long irls_logit(const double* X, std::size_t n, int p, const double* y, const double* pw, const double* offset,
-                     const double* beta, double wtdmu, double* xtx, double* xty, double* acc, double* s) {
+                     const double* beta, double wtdmu, double* xtx, double* xty, double* acc, double* s, bool gram) {
   if (n == 0) return -1;
   const bool null_dev = !std::isnan(wtdmu);
   const double l1 = null_dev ? std::log(wtdmu) : 0.0;
@@ -134,7 +134,7 @@ long long irls_logit(const double* X, std::size_t n, int p, const double* y, con
     s[10] = std::max(s[10], P.ymax);
   }
   // Phase 2: X'WX and X'Wz with the vendor BLAS (threads inside), as xtwx_accumulate.
-  xtwx_accumulate(X, n, p, wv, zv, xtx, xty, acc);
+  if (gram) xtwx_accumulate(X, n, p, wv, zv, xtx, xty, acc);
   return -1;
 }
 

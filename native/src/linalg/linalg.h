@@ -57,10 +57,11 @@ SolveResult qr_solve_r(const double* R, int p, double tol);
 //   s[3] sum w, s[5] sum log-likelihood (unit prior weights only: the AIC term), s[8] rows with
 //   w > 0, s[9] / s[10] min / max of y (min / max-merged).
 // pw (prior weights) and offset may be null. Multithreaded over rows (rx thread budget).
+// gram: false skips xtx / xty / acc (a pass that only evaluates the deviance).
 // Returns -1, or the first row whose response is not 0 or 1 (nothing is accumulated then).
 long long irls_logit(const double* X, std::size_t n, int p, const double* y, const double* pw,
                      const double* offset, const double* beta, double wtdmu, double* xtx, double* xty,
-                     double* acc, double* s);
+                     double* acc, double* s, bool gram = true);
 
 // Cross-products of a model matrix given as dense columns plus one-hot groups (factor terms:
 // each row has at most one non-zero column per group), so factor columns cost an indexed add
