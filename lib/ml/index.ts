@@ -1,4 +1,4 @@
-/** MicrosoftML learners: rxLogisticRegression, rxFastLinear (linear), rxNeuralNet, with MicrosoftML's options and outputs. */
+/** MicrosoftML learners: rxLogisticRegression, rxFastLinear (linear), rxNeuralNet, rxOneClassSvm, with MicrosoftML's options and outputs. */
 import './register.js';
 
 export { rxLogisticRegression } from './logistic.js';
@@ -7,6 +7,8 @@ export { rxFastLinear } from './fastlinear.js';
 export type { FastLinearLoss, RxFastLinearOptions } from './fastlinear.js';
 export { rxNeuralNet, RxNeuralNetModel } from './neuralnet.js';
 export type { NeuralNetData, NeuralNetOptimizer, RxNeuralNetOptions } from './neuralnet.js';
+export { rxOneClassSvm, RxOneClassSvmModel } from './oneclasssvm.js';
+export type { OneClassSvmData, RxOneClassSvmOptions, SvmKernel, SvmKernelName } from './oneclasssvm.js';
 export { RxMlLinearModel } from './model.js';
 export type { MlLinearData, MlPredictOptions } from './model.js';
 export { linearMlToOnnx } from './onnx.js';

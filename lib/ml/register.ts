@@ -10,6 +10,7 @@ import { registerModelKind } from '../scoring/registry.js';
 import { type MlLinearData, RxMlLinearModel, designInputs } from './model.js';
 import { type NeuralNetData, RxNeuralNetModel } from './neuralnet.js';
 import { linearMlToOnnx } from './onnx.js';
+import { type OneClassSvmData, RxOneClassSvmModel } from './oneclasssvm.js';
 
 for (const kind of ['rxLogisticRegression', 'rxFastLinear'] as const) {
   registerModelKind<RxMlLinearModel>({
@@ -34,5 +35,17 @@ registerModelKind<RxNeuralNetModel>({
 });
 registerOnnxExporter('rxNeuralNet', (m, o) => {
   if (!(m instanceof RxNeuralNetModel)) throw new RxError('RX_MODEL', 'not an rxNeuralNet model');
+  return m.toOnnx(o.opset !== undefined ? { opset: o.opset } : {});
+});
+
+registerModelKind<RxOneClassSvmModel>({
+  kind: 'rxOneClassSvm',
+  version: 1,
+  fromJSON: (j) => RxOneClassSvmModel.fromJSON(j as OneClassSvmData),
+  inputs: (m) => designInputs(m.design),
+  score: (m, chunk: Chunk) => m.scoreChunk(chunk, false),
+});
+registerOnnxExporter('rxOneClassSvm', (m, o) => {
+  if (!(m instanceof RxOneClassSvmModel)) throw new RxError('RX_MODEL', 'not an rxOneClassSvm model');
   return m.toOnnx(o.opset !== undefined ? { opset: o.opset } : {});
 });
