@@ -32,8 +32,8 @@ export { parseFormula, createModelSpec, buildModelMatrix, buildPredictorColumns,
 export type { Formula, ModelSpec, ModelSpecOptions, ModelMatrix, PredictorColumns, CoefficientSpec, VariableSpec, TermSpec } from './formula/index.js';
 export * from './plot/index.js';
 export { rxLinMod, rxLogit, rxGlm, anova, LinModResult, GlmResult, familySpec } from './models/index.js';
-export { rxLogisticRegression, rxFastLinear, rxNeuralNet, RxMlLinearModel, RxNeuralNetModel, linearMlToOnnx } from './ml/index.js';
-export type { RxLogisticRegressionOptions, RxFastLinearOptions, FastLinearLoss, RxNeuralNetOptions, NeuralNetOptimizer, NeuralNetData, MlLinearData, MlPredictOptions, MlTask, NormalizeMode } from './ml/index.js';
+export { rxLogisticRegression, rxFastLinear, rxNeuralNet, rxOneClassSvm, RxMlLinearModel, RxNeuralNetModel, RxOneClassSvmModel, linearMlToOnnx } from './ml/index.js';
+export type { RxLogisticRegressionOptions, RxFastLinearOptions, FastLinearLoss, RxNeuralNetOptions, NeuralNetOptimizer, NeuralNetData, RxOneClassSvmOptions, SvmKernel, SvmKernelName, OneClassSvmData, MlLinearData, MlPredictOptions, MlTask, NormalizeMode } from './ml/index.js';
 export { rxPredict } from './predict.js';
 export type { PredictOptions } from './predict.js';
 export type { RxLinModOptions, RxGlmOptions, RxPredictOptions, FamilySpec, FamilyName, LinkName } from './models/index.js';
