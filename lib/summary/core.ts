@@ -22,7 +22,11 @@
  * values the text held, as the NIST certificates assume (NumAcc4: values 10000000.x, whose
  * doubles are off by up to 9.3e-10, i.e. 1e-8 of the 0.1 spread): LRE >= 13 instead of 8.3.
  * Integer data (s = 0) and data that are not short decimals keep the double path, which is
- * exact with respect to those doubles up to rounding.
+ * exact with respect to those doubles up to rounding. Weighted and grouped moments (fweights,
+ * pweights, y:F, cube cells) take the same decimal path per cell and block (decimalCell): exact
+ * integer sums without weights; with weights, corrected two-pass sums of w d over the exact
+ * integer deviations d (w d is not an integer for real weights, but its rounding is relative
+ * to the spread, not to the magnitude, which is all the decimal path is for).
  */
 import { RxError } from '../errors.js';
 import type { Chunk, Column, ColumnInfo, Schema } from '../data/types.js';
@@ -369,6 +373,63 @@ function decimalBlock(x: Float64Array, b0: number, b1: number, sh: number, cnt: 
 }
 
 /**
+ * decimalBlock for one cell of a weighted or grouped block: its rows are idx[0..cnt) of x
+ * (non-missing, weight >= 0), weights w (null = 1), total weight W > 0. The values become exact
+ * integer deviations d = q - q0 from the cell's shift (q = the value's decimal digits at scale
+ * s). Unweighted: mean and M2 from exact integer sums (as decimalBlock). Weighted: the
+ * corrected two-pass formulas over the integer deviations in doubles; w d is then not an
+ * exact integer for real weights, but its rounding is relative to the spread (d), not to the
+ * magnitude of x, which is what the decimal path is for (the weights are not decimals to
+ * recover, they are used as given). Null when the values are not short decimals with s >= 1.
+ */
+function decimalCell(x: Float64Array, idx: Int32Array, cnt: number, w: Float64Array | null, W: number, sh: number, mn: number, mx: number): { mean: number; m2: number } | null {
+  let s = decimalScale(sh, 0);
+  if (s < 0) return null;
+  let p = POW10[s]!;
+  for (let k = 0; k < cnt; k++) {
+    const v = x[idx[k]!]!;
+    if (Math.round(v * p) / p !== v) {
+      s = decimalScale(v, s + 1);
+      if (s < 0) return null;
+      p = POW10[s]!;
+    }
+  }
+  if (s === 0) return null;
+  if (!(Math.max(Math.abs(mn), Math.abs(mx), Math.abs(sh)) * p < DEC_LIMIT)) return null;
+  const q0 = Math.round(sh * p);
+  if (!w) {
+    let s1 = 0;
+    let s2 = 0;
+    for (let k = 0; k < cnt; k++) {
+      const d = Math.round(x[idx[k]!]! * p) - q0;
+      if (d > DEC_DEV || d < -DEC_DEV) return null;
+      s1 += d;
+      s2 += d * d;
+    }
+    const S1 = BigInt(s1);
+    const nm2 = BigInt(cnt) * BigInt(s2) - S1 * S1;
+    return { mean: s1 / cnt / p, m2: Number(nm2) / cnt / p / p };
+  }
+  let s1 = 0;
+  for (let k = 0; k < cnt; k++) {
+    const i = idx[k]!;
+    const d = Math.round(x[i]! * p) - q0;
+    if (d > DEC_DEV || d < -DEC_DEV) return null;
+    s1 += w[i]! * d;
+  }
+  const mu = s1 / W;
+  let ss = 0;
+  let sc = 0;
+  for (let k = 0; k < cnt; k++) {
+    const i = idx[k]!;
+    const e = Math.round(x[i]! * p) - q0 - mu;
+    ss += w[i]! * e * e;
+    sc += w[i]! * e;
+  }
+  return { mean: (mu + sc / W) / p, m2: Math.max(0, ss - (sc * sc) / W) / p / p };
+}
+
+/**
  * Chan et al. pairwise combination into cell i of `a` of a summary whose mean is `mb`
  * relative to shift `kb` (shifts keep deviations small: values near 1e7 that differ in the
  * last digits keep all their digits, NIST NumAcc4).
@@ -428,6 +489,7 @@ export function accumulateMoments(
   const bc = new Float64Array(cells);
   const bmin = new Float64Array(cells);
   const bmax = new Float64Array(cells);
+  const bstart = new Float64Array(cells);
   // shifts: the cell's own shift, or the first value of the cell met in this call
   const ks = m.k.slice();
   for (let b0 = 0; b0 < n; b0 += BLOCK) {
@@ -470,16 +532,56 @@ export function accumulateMoments(
       bm2[c] = bm2[c]! + wi * d * d;
       bc[c] = bc[c]! + wi * d;
     }
+    let idx: Int32Array | null = null; // the block's rows grouped by cell, built when a cell needs its decimals
     for (let c = 0; c < cells; c++) {
       const nb = bn[c]!;
       if (nb === 0) continue;
       const wb = bw[c]!;
       const corr = wb > 0 ? bc[c]! / wb : 0;
-      const mean = bs[c]! + corr;
-      const m2 = Math.max(0, bm2[c]! - corr * bc[c]!);
+      let mean = bs[c]! + corr;
+      let m2 = Math.max(0, bm2[c]! - corr * bc[c]!);
+      // as in accumulateSimple: where the magnitude dwarfs the spread, use the decimals the doubles were read from
+      if (wb > 0 && Math.max(-bmin[c]!, bmax[c]!) > 16 * Math.sqrt(m2 / wb)) {
+        idx ??= groupRows(x, w, cell, b0, b1, offsets(bn, bstart), scratchIdx(b1 - b0));
+        const dec = decimalCell(x, idx.subarray(bstart[c]!, bstart[c]! + nb), nb, w, wb, ks[c]!, bmin[c]!, bmax[c]!);
+        if (dec) {
+          mean = dec.mean;
+          m2 = dec.m2;
+        }
+      }
       combineCell(m, c, nb, wb, ks[c]!, mean, m2, bmin[c]!, bmax[c]!);
     }
   }
+}
+
+let idxScratch = new Int32Array(0);
+function scratchIdx(n: number): Int32Array {
+  if (idxScratch.length < n) idxScratch = new Int32Array(Math.max(n, BLOCK));
+  return idxScratch;
+}
+
+/** Start of each cell's rows in the grouped order (exclusive prefix sums of the counts), into `out`. */
+function offsets(counts: Float64Array, out: Float64Array): Float64Array {
+  let at = 0;
+  for (let c = 0; c < counts.length; c++) {
+    out[c] = at;
+    at += counts[c]!;
+  }
+  return out;
+}
+
+/** Rows b0..b1 that accumulateMoments counted (cell >= 0, weight >= 0, x present), grouped by cell (counting sort). */
+function groupRows(x: Float64Array, w: Float64Array | null, cell: Int32Array | null, b0: number, b1: number, start: Float64Array, out: Int32Array): Int32Array {
+  const next = start.slice();
+  for (let i = b0; i < b1; i++) {
+    const c = cell ? cell[i]! : 0;
+    if (c < 0) continue;
+    const wi = w ? w[i]! : 1;
+    if (!(wi >= 0) || Number.isNaN(x[i]!)) continue;
+    out[next[c]!] = i;
+    next[c] = next[c]! + 1;
+  }
+  return out;
 }
 
 /** accumulateMoments for one cell, no weights: the same corrected two-pass blocks in tight loops. */

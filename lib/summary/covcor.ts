@@ -64,6 +64,9 @@ function combine(a: CovCorState, nb: number, wb: number, shiftB: Float64Array, m
   a.w = W;
 }
 
+/** Per-thread scratch of process(): complete-row indices and the centred block. */
+const scratch = { rows: new Int32Array(0), X: new Float64Array(0) };
+
 export const covCorAccumulator: AccumulatorDef<CovCorSpec, CovCorState, CovCorState> = registerAccumulator<CovCorSpec, CovCorState, CovCorState>({
   name: 'rxCovCor',
   columns(spec) {
@@ -78,39 +81,52 @@ export const covCorAccumulator: AccumulatorDef<CovCorSpec, CovCorState, CovCorSt
     const n = chunk.numRows;
     const xs = spec.vars.map((v) => numericOf(chunk, v, v));
     const wAll = weightsOf(chunk, spec.weights);
-    const rows: number[] = [];
+    // complete rows (listwise); none dropped is the common case
+    const rows = scratch.rows.length >= n ? scratch.rows : (scratch.rows = new Int32Array(n));
+    let m = 0;
     for (let i = 0; i < n; i++) {
       let ok = !wAll || wAll[i]! >= 0;
       for (let j = 0; ok && j < p; j++) if (Number.isNaN(xs[j]![i])) ok = false;
-      if (ok) rows.push(i);
+      if (ok) rows[m++] = i;
     }
-    st.missing += n - rows.length;
-    const m = rows.length;
+    st.missing += n - m;
     if (m === 0) return st;
+    const dense = m === n;
     if (!st.shiftSet) {
       for (let j = 0; j < p; j++) st.shift[j] = xs[j]![rows[0]!]!;
       st.shiftSet = true;
     }
-    const w = wAll ? Float64Array.from(rows, (i) => wAll[i]!) : null;
+    let w: Float64Array | null = null;
+    if (wAll) {
+      w = new Float64Array(m);
+      for (let k = 0; k < m; k++) w[k] = wAll[rows[k]!]!;
+    }
     let W = 0;
-    for (let k = 0; k < m; k++) W += w ? w[k]! : 1;
-    // centred block: X[k + j m] = x - shift - chunk mean (corrected two-pass)
-    const X = new Float64Array(m * p);
+    if (w) for (let k = 0; k < m; k++) W += w[k]!;
+    else W = m;
+    // centred block: X[k + j m] = x - shift - chunk mean (corrected two-pass), in a scratch
+    // buffer kept across chunks (the kernel reads it synchronously)
+    if (scratch.X.length < m * p) scratch.X = new Float64Array(m * p);
+    const X = scratch.X.length === m * p ? scratch.X : scratch.X.subarray(0, m * p);
     const mean = new Float64Array(p);
     for (let j = 0; j < p; j++) {
       const x = xs[j]!;
       const sh = st.shift[j]!;
+      const o = j * m;
       let s = 0;
-      for (let k = 0; k < m; k++) {
-        const v = x[rows[k]!]! - sh;
-        X[k + j * m] = v;
-        s += (w ? w[k]! : 1) * v;
+      if (dense) {
+        for (let k = 0; k < m; k++) X[o + k] = x[k]! - sh;
+      } else {
+        for (let k = 0; k < m; k++) X[o + k] = x[rows[k]!]! - sh;
       }
+      if (w) for (let k = 0; k < m; k++) s += w[k]! * X[o + k]!;
+      else for (let k = 0; k < m; k++) s += X[o + k]!;
       let mu = W > 0 ? s / W : 0;
       let corr = 0;
-      for (let k = 0; k < m; k++) corr += (w ? w[k]! : 1) * (X[k + j * m]! - mu);
+      if (w) for (let k = 0; k < m; k++) corr += w[k]! * (X[o + k]! - mu);
+      else for (let k = 0; k < m; k++) corr += X[o + k]! - mu;
       mu += W > 0 ? corr / W : 0;
-      for (let k = 0; k < m; k++) X[k + j * m] = X[k + j * m]! - mu;
+      for (let k = 0; k < m; k++) X[o + k] = X[o + k]! - mu;
       mean[j] = mu;
     }
     const c = new Float64Array(p * p);

@@ -83,6 +83,43 @@ describe('NIST StRD univariate', () => {
     });
   }
 
+  for (const name of names) {
+    it(`${name}: weighted and by-group statistics to >= 12 digits (the same decimal path)`, async () => {
+      const x = load(name);
+      const c = cert[name]!;
+      const n = x.length;
+      // fweights 1 / pweights 1: the certified values; fweights 3: the same mean and
+      // sd = certified sd * sqrt(3 (n - 1) / (3 n - 1)) (each row counted three times)
+      const ones = new Float64Array(n).fill(1);
+      const threes = new Float64Array(n).fill(3);
+      // by group: the data twice, as groups "a" and "b" (interleaved), each with the certified values
+      const y2 = new Float64Array(2 * n);
+      const g2: string[] = [];
+      for (let i = 0; i < n; i++) {
+        y2[2 * i] = x[i]!;
+        y2[2 * i + 1] = x[i]!;
+        g2.push('a', 'b');
+      }
+      for (const rowsPerRead of [7, 100_000]) {
+        for (const opts of [{ fweights: 'w1' }, { pweights: 'w1' }]) {
+          const r = (await rxSummary('~ y', new RxMemoryData({ y: x, w1: ones }, { rowsPerRead }), opts)).sDataFrame[0]!;
+          expect(lre(r.Mean, c.certified_mean), JSON.stringify(opts)).toBeGreaterThanOrEqual(12);
+          expect(lre(r.StdDev, c.certified_sd_n_minus_1), JSON.stringify(opts)).toBeGreaterThanOrEqual(12);
+        }
+        const r3 = (await rxSummary('~ y', new RxMemoryData({ y: x, w3: threes }, { rowsPerRead }), { fweights: 'w3' })).sDataFrame[0]!;
+        expect(lre(r3.Mean, c.certified_mean)).toBeGreaterThanOrEqual(12);
+        expect(lre(r3.StdDev, c.certified_sd_n_minus_1 * Math.sqrt((3 * (n - 1)) / (3 * n - 1)))).toBeGreaterThanOrEqual(12);
+        const by = await rxSummary('~ y:g', new RxMemoryData({ y: y2, g: g2 }, { rowsPerRead }));
+        const rows = by.byCategory[0]!.rows;
+        expect(rows.map((q) => q.ValidObs)).toEqual([n, n]);
+        for (const q of rows) {
+          expect(lre(q.Means, c.certified_mean)).toBeGreaterThanOrEqual(12);
+          expect(lre(q.StdDev, c.certified_sd_n_minus_1)).toBeGreaterThanOrEqual(12);
+        }
+      }
+    });
+  }
+
   it('data that are not short decimals keep the exact statistics of their doubles', async () => {
     // NumAcc4 moved off the decimal grid: each value + k * 2^-27 (17+ significant digits)
     const x = load('NumAcc4').map((v, i) => v + (i % 3) * 2 ** -27);
