@@ -104,16 +104,19 @@ class Fit {
     fix_cp(0, nodes[0].complexity);
   }
 
-  // The node where a row stops at complexity cp (rows whose split variables are missing
-  // and that no surrogate routes stop early, as in rpart).
-  int stop_node(int64_t r, double cp) const {
+  // A row's path from the root: through every split it can be routed past (rows whose
+  // split variables are missing and that no surrogate routes stop early, as in rpart).
+  // At complexity cp the row stops at the first node whose complexity is <= cp.
+  void path(int64_t r, std::vector<int>& out) const {
+    out.clear();
     int nd = 0;
-    while (nodes[nd].split && cp < nodes[nd].complexity) {
+    out.push_back(nd);
+    while (nodes[nd].split) {
       int dir = route(nodes[nd], r);
       if (dir == 0) break;
       nd = dir == kLeft ? nodes[nd].left : nodes[nd].right;
+      out.push_back(nd);
     }
-    return nd;
   }
 
  private:
@@ -747,20 +750,47 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
         const double scale = trainWt / totalWt;
         Fit xt(s, alpha * scale, V > 1);
         xt.run(train);
+        // thresholds cpx[j] * scale decrease with j, so a row's stop node moves down its
+        // path: each path node covers a range of j (difference arrays, O(depth log m) a row)
+        std::vector<double> th(m);
+        for (std::size_t j = 0; j < m; ++j) th[j] = cpx[j] * scale;
+        std::vector<double> dr(m + 1, 0), ds(m + 1, 0);
+        std::vector<int> pth;
         for (int64_t r : test) {
-          for (std::size_t j = 0; j < m; ++j) {
-            int nd = xt.stop_node(r, cpx[j] * scale);
+          xt.path(r, pth);
+          std::size_t j = 0;
+          for (std::size_t k = 0; k < pth.size() && j < m; ++k) {
+            const Node& nk = xt.nodes[pth[k]];
+            // rows stop here for every j with th[j] >= complexity (or at the path's end)
+            std::size_t jn = m;
+            if (k + 1 < pth.size()) {
+              const double c = nk.complexity;
+              jn = static_cast<std::size_t>(std::upper_bound(th.begin() + j, th.end(), c, std::greater<double>()) - th.begin());
+              // th[j..jn) >= c: stop at this node; from jn on, th < c: continue
+              jn = std::max(jn, j);
+            }
+            if (jn == j) continue;
             double err;
             if (p.method == 0) {
-              double e = y[r] - xt.nodes[nd].yval;
+              double e = y[r] - nk.yval;
               err = e * e;
             } else {
-              int yt = static_cast<int>(y[r]), yp = static_cast<int>(xt.nodes[nd].yval);
+              int yt = static_cast<int>(y[r]), yp = static_cast<int>(nk.yval);
               err = s.priorAdj[yt] * p.loss[yt * K + yp];
             }
-            fr[gi][j] += err * w[r];
-            fs[gi][j] += err * err * w[r];
+            dr[j] += err * w[r];
+            dr[jn] -= err * w[r];
+            ds[j] += err * err * w[r];
+            ds[jn] -= err * err * w[r];
+            j = jn;
           }
+        }
+        double a = 0, b2 = 0;
+        for (std::size_t j = 0; j < m; ++j) {
+          a += dr[j];
+          b2 += ds[j];
+          fr[gi][j] = a;
+          fs[gi][j] = b2;
         }
       }
     });
