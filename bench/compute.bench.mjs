@@ -1,9 +1,16 @@
 // Compute contexts: the same analyses in RxLocalSeq and RxLocalParallel (worker threads),
 // plus the bare dispatch cost of RxLocalParallel (an accumulator that only counts rows).
-// Data: 2M rows x 5 float64 columns in memory, chunks of 100k rows. For in-memory data
-// RxLocalParallel copies each chunk once (views into the caller's arrays cannot be
-// transferred), so it only pays off when processing a chunk costs more than copying it.
+// Data: 2M rows x 5 float64 columns in memory, chunks of 100k rows, and the same columns
+// in an RxXdfData file (batches of 100k rows). For in-memory data RxLocalParallel copies
+// each chunk once (views into the caller's arrays cannot be transferred; the summaries'
+// transient passes copy into buffers the workers hand back, so no fresh memory is touched),
+// so it only pays off when processing a chunk costs more than copying it. For the xdf file
+// every worker reads its own chunks (nothing is copied or sent between threads).
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerAccumulator } from '../dist/lib/compute/pema.js';
+import { RxXdfData } from '../dist/lib/data/xdf.js';
 import { RxLocalParallel, RxLocalSeq, registerAccumulatorModule, rxCovCor, rxLogit, rxOptions, rxSummary, runAccumulator } from '../dist/lib/index.js';
 import { row, timeIt } from './lib.mjs';
 
@@ -35,6 +42,16 @@ export default async function (ctx) {
   for (const c of ['a', 'b', 'c', 'd']) data[c] = Float64Array.from({ length: n }, () => r() * 10);
   // A binary outcome for rxLogit (IRLS: one pass over the data per iteration).
   data.yes = Float64Array.from({ length: n }, (_, i) => (r() < 1 / (1 + Math.exp(-(0.3 * data.a[i] - 0.2 * data.b[i] + 0.1))) ? 1 : 0));
+  const file = join(tmpdir(), `rxscale-bench-compute-${process.pid}.xdf`);
+  const xdf = new RxXdfData(file);
+  const names = Object.keys(data);
+  const wr = await xdf.open({ columns: names.map((name) => ({ name, type: 'float64' })) }, { overwrite: true });
+  for (let b = 0; b < n; b += 100_000) {
+    const columns = {};
+    for (const c of names) columns[c] = { type: 'float64', data: data[c].subarray(b, b + 100_000) };
+    await wr.write({ numRows: Math.min(100_000, n - b), startRow: b, names, columns });
+  }
+  await wr.close();
   const workers = Math.max(2, rxOptions().numThreads);
   const seq = new RxLocalSeq();
   const par = new RxLocalParallel({ numWorkers: workers });
@@ -42,6 +59,7 @@ export default async function (ctx) {
   const cases = [
     ['rxCovCor ~ a+b+c+d', (cc) => rxCovCor('~ a + b + c + d', data, { ...o, computeContext: cc })],
     ['rxSummary ~ a+b+c+d', (cc) => rxSummary('~ a + b + c + d', data, { ...o, computeContext: cc })],
+    ['rxCovCor ~ a+b+c+d (xdf file)', (cc) => rxCovCor('~ a + b + c + d', xdf, { ...o, computeContext: cc })],
     ['rxLogit yes ~ a+b+c+d', (cc) => rxLogit('yes ~ a + b + c + d', data, { ...o, computeContext: cc })],
     ['count rows (dispatch only)', (cc) => runAccumulator(countRows, {}, data, { ...o, computeContext: cc })],
   ];
@@ -56,6 +74,7 @@ export default async function (ctx) {
     }
   } finally {
     await par.close();
+    rmSync(file, { force: true });
   }
   return rows;
 }
