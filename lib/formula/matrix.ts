@@ -237,8 +237,18 @@ function scatter(X: Float64Array, m: number, map: Int32Array, combo: Int32Array,
   }
 }
 
-/** Builds X (column-major), y, offset for one chunk; rows with missing values are dropped. */
-export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions = {}): ModelMatrix {
+interface PreparedRows {
+  vals: Evaluated[];
+  y0: Float64Array | null;
+  off0: Float64Array | null;
+  m: number;
+  rowIndex: Int32Array;
+  /** null when every row is kept. */
+  rows: Int32Array | null;
+}
+
+/** Evaluates the variables, response and offsets of a chunk and finds the complete rows. */
+function prepareRows(spec: ModelSpec, chunk: Chunk, opts: BuildOptions): PreparedRows {
   const check = opts.checkFactorLevels ?? true;
   const n = chunk.numRows;
   const vals = spec.variables.map((vs) => evalVariable(spec, vs, chunk, check));
@@ -268,6 +278,32 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
   const rowIndex = new Int32Array(m);
   for (let i = 0, k = 0; i < n; i++) if (ok[i]) rowIndex[k++] = i;
   const rows = m === n ? null : rowIndex;
+  return { vals, y0, off0, m, rowIndex, rows };
+}
+
+/** X column of every coefficient slot (-1 = dropped reference level). */
+function xColumns(spec: ModelSpec): Int32Array {
+  const xcol = new Int32Array(spec.columns.length);
+  for (let j = 0, c = 0; j < spec.columns.length; j++) xcol[j] = spec.columns[j]!.dropped ? -1 : c++;
+  return xcol;
+}
+
+/** Combined level code of a term's factors (a single factor: its own codes). */
+function termCombo(facs: Int32Array[], sizes: number[], n: number): Int32Array {
+  if (facs.length === 1) return facs[0]!;
+  const combo = new Int32Array(n);
+  let stride = 1;
+  for (let j = 0; j < facs.length; j++) {
+    addScaled(combo, facs[j]!, stride);
+    stride *= sizes[j]!;
+  }
+  return combo;
+}
+
+/** Builds X (column-major), y, offset for one chunk; rows with missing values are dropped. */
+export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions = {}): ModelMatrix {
+  const n = chunk.numRows;
+  const { vals, y0, off0, m, rowIndex, rows } = prepareRows(spec, chunk, opts);
   const p = spec.p;
   let X: Float64Array;
   if (opts.scratch) {
@@ -275,9 +311,7 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
     X = opts.scratch.X.subarray(0, m * p);
     X.fill(0);
   } else X = new Float64Array(m * p);
-  // X column of every coefficient slot (-1 = dropped)
-  const xcol = new Int32Array(spec.columns.length);
-  for (let j = 0, c = 0; j < spec.columns.length; j++) xcol[j] = spec.columns[j]!.dropped ? -1 : c++;
+  const xcol = xColumns(spec);
   if (spec.intercept) X.fill(1, 0, m);
   let prod: Float64Array | null = null;
   for (const t of spec.terms) {
@@ -309,23 +343,112 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
       continue;
     }
     const map = xcol.subarray(t.start, t.start + t.size);
-    let combo: Int32Array;
-    if (facs.length === 1) combo = facs[0]!;
-    else {
-      combo = new Int32Array(n);
-      let stride = 1;
-      for (let j = 0; j < facs.length; j++) {
-        addScaled(combo, facs[j]!, stride);
-        stride *= sizes[j]!;
-      }
-    }
-    scatter(X, m, map, combo, rows, w);
+    scatter(X, m, map, termCombo(facs, sizes, n), rows, w);
   }
   let y: Float64Array | null = null;
   if (y0) gather(y0, rows, (y = new Float64Array(m)));
   let offset: Float64Array | null = null;
   if (off0) gather(off0, rows, (offset = new Float64Array(m)));
   return { n: m, p, X, y, offset, rowIndex, nMissing: n - m };
+}
+
+/**
+ * The model matrix of a chunk with its factor terms kept as one-hot groups (see
+ * xtwxGrouped in lib/native/linalg.ts): numeric columns (and the intercept) are dense in D,
+ * and each term with a factor is one group giving, per row, the X column of its non-zero
+ * entry (gcols, -1 for a dropped reference level) and its value (gvals: the product of the
+ * term's numeric variables; null when no group has numeric variables, i.e. all ones).
+ */
+export interface GroupedMatrix {
+  n: number;
+  p: number;
+  /** Dense columns, n x pd column-major. */
+  D: Float64Array;
+  pd: number;
+  /** X column of each dense column. */
+  dcols: Int32Array;
+  ng: number;
+  /** ng x n: X column of row r's non-zero entry in group g at gcols[g*n + r] (-1: none). */
+  gcols: Int32Array;
+  /** ng x n values (null: all ones). */
+  gvals: Float64Array | null;
+  y: Float64Array | null;
+  offset: Float64Array | null;
+  rowIndex: Int32Array;
+  nMissing: number;
+}
+
+/** Builds the grouped model matrix of a chunk (same rows, columns and values as buildModelMatrix). */
+export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions & { scratch?: { D?: Float64Array; G?: Int32Array; V?: Float64Array } } = {}): GroupedMatrix {
+  const n = chunk.numRows;
+  const { vals, y0, off0, m, rowIndex, rows } = prepareRows(spec, chunk, opts);
+  const xcol = xColumns(spec);
+  const dense: number[] = [];
+  const groupTerms: number[] = [];
+  let anyVals = false;
+  if (spec.intercept) dense.push(0);
+  spec.terms.forEach((t, ti) => {
+    const hasFac = t.vars.some((v) => vals[v]!.kind === 'factor');
+    if (hasFac) {
+      groupTerms.push(ti);
+      if (t.vars.some((v) => vals[v]!.kind === 'numeric')) anyVals = true;
+    } else if (xcol[t.start]! >= 0) dense.push(xcol[t.start]!);
+  });
+  const pd = dense.length;
+  const ng = groupTerms.length;
+  const sc = opts.scratch ?? {};
+  if (!sc.D || sc.D.length < m * pd) sc.D = new Float64Array(m * pd);
+  if (!sc.G || sc.G.length < m * ng) sc.G = new Int32Array(m * ng);
+  if (anyVals && (!sc.V || sc.V.length < m * ng)) sc.V = new Float64Array(m * ng);
+  const D = sc.D.subarray(0, m * pd);
+  const gcols = sc.G.subarray(0, m * ng);
+  const gvals = anyVals ? sc.V!.subarray(0, m * ng) : null;
+  let di = 0;
+  if (spec.intercept) {
+    D.fill(1, 0, m);
+    di++;
+  }
+  let gi = 0;
+  let prod: Float64Array | null = null;
+  for (const t of spec.terms) {
+    const nums: Float64Array[] = [];
+    const facs: Int32Array[] = [];
+    const sizes: number[] = [];
+    for (const v of t.vars) {
+      const e = vals[v]!;
+      if (e.kind === 'numeric') nums.push(e.d);
+      else {
+        facs.push(e.d);
+        sizes.push(spec.variables[v]!.levels!.length);
+      }
+    }
+    let w: Float64Array | null = null;
+    if (nums.length > 0) {
+      prod ??= new Float64Array(m);
+      gather(nums[0]!, rows, prod);
+      for (let q = 1; q < nums.length; q++) mulGather(prod, nums[q]!, rows);
+      w = prod;
+    }
+    if (facs.length === 0) {
+      if (xcol[t.start]! >= 0) D.set(w!, di++ * m);
+      continue;
+    }
+    const map = xcol.subarray(t.start, t.start + t.size);
+    const combo = termCombo(facs, sizes, n);
+    const gc = gcols.subarray(gi * m, gi * m + m);
+    for (let k = 0; k < m; k++) gc[k] = map[combo[rows === null ? k : rows[k]!]!]!;
+    if (gvals) {
+      const gv = gvals.subarray(gi * m, gi * m + m);
+      if (w) gv.set(w);
+      else gv.fill(1);
+    }
+    gi++;
+  }
+  let y: Float64Array | null = null;
+  if (y0) gather(y0, rows, (y = new Float64Array(m)));
+  let offset: Float64Array | null = null;
+  if (off0) gather(off0, rows, (offset = new Float64Array(m)));
+  return { n: m, p: spec.p, D, pd, dcols: Int32Array.from(dense), ng, gcols, gvals, y, offset, rowIndex, nMissing: n - m };
 }
 
 export interface PredictorInfo {

@@ -11,7 +11,7 @@
 import type { Chunk, DataSource } from '../data/types.js';
 import { sliceColumn } from '../data/memory.js';
 import { RxError } from '../errors.js';
-import { buildModelMatrix } from '../formula/matrix.js';
+import { type GroupedMatrix, buildGroupedMatrix, buildModelMatrix } from '../formula/matrix.js';
 import { type ModelSpec, createModelSpec } from '../formula/spec.js';
 
 export interface DesignCoef {
@@ -200,6 +200,54 @@ export function forEachDesignBlock(spec: DesignSpec, chunk: Chunk, fn: (d: Desig
   for (let b = 0; b < n; b += step) {
     const block = sliceChunk(chunk, spec.columns, b, Math.min(n, b + step));
     fn(buildDesign(spec, block, bo(b)), block);
+  }
+}
+
+/** A chunk's design with factor terms as one-hot groups (see buildGroupedMatrix). */
+export interface GroupedDesign extends GroupedMatrix {
+  w: Float64Array | null;
+}
+
+/** Largest model (X columns) for which the grouped cross-product path is used. */
+export const GROUPED_MAX_P = 4096;
+
+/** Whether the grouped path helps: some term has a factor and X'X fits the kernel. */
+export function useGrouped(spec: DesignSpec): boolean {
+  const m = spec.model;
+  return spec.xCols.length <= GROUPED_MAX_P && m.terms.some((t) => t.vars.some((v) => m.variables[v]!.kind === 'factor'));
+}
+
+const groupedScratch: { D?: Float64Array; G?: Int32Array; V?: Float64Array } = {};
+
+/**
+ * Builds the design of a chunk block by block in grouped form (arrays valid only until `fn`
+ * returns) and calls `grouped` on each block; a block with a missing weight in a complete
+ * row goes to `dense` as buildDesign builds it (the row is dropped there).
+ */
+export function forEachGroupedBlock(spec: DesignSpec, chunk: Chunk, grouped: (g: GroupedDesign) => void, dense: (d: DesignChunk) => void): void {
+  const n = chunk.numRows;
+  const m = spec.model;
+  const ng = m.terms.filter((t) => t.vars.some((v) => m.variables[v]!.kind === 'factor')).length;
+  const step = designBlockRows(spec.xCols.length - ng + ng);
+  for (let b = 0; b < n; b += step) {
+    const block = n <= step ? chunk : sliceChunk(chunk, spec.columns, b, Math.min(n, b + step));
+    const g = buildGroupedMatrix(spec.model, block, { checkFactorLevels: true, response: true, scratch: groupedScratch });
+    let w: Float64Array | null = null;
+    if (spec.weightVar) {
+      const w0 = weightValues(spec, block);
+      w = new Float64Array(g.n);
+      let bad = false;
+      for (let k = 0; k < g.n; k++) {
+        const v = w0[g.rowIndex[k]!]!;
+        if (!Number.isFinite(v)) bad = true;
+        w[k] = v;
+      }
+      if (bad) {
+        dense(buildDesign(spec, block, { scratch: blockScratch }));
+        continue;
+      }
+    }
+    grouped({ ...g, w });
   }
 }
 

@@ -18,7 +18,8 @@ import { RxError } from '../errors.js';
 import { withTransforms } from '../expr/source.js';
 import { pf, pt } from '../stats/distributions.js';
 import { argError, expectString } from '../validate.js';
-import { type DesignChunk, type DesignOptions, type DesignSpec, createDesign, forEachDesignBlock, transientChunkSource } from './design.js';
+import { type DesignChunk, type DesignOptions, type DesignSpec, type GroupedDesign, createDesign, forEachDesignBlock, forEachGroupedBlock, transientChunkSource, useGrouped } from './design.js';
+import { xtwxGrouped } from '../native/linalg.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, reportedConditionNumber, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
@@ -155,6 +156,54 @@ function refineChunk(spec: LinModSpec, state: LinModState, X: Float64Array, n: n
   }
 }
 
+/** Weighted moments of y over a block, Chan-merged into the state. */
+function yMoments(state: LinModState, y: Float64Array, w: Float64Array | null, n: number): void {
+  let sw = 0;
+  let swy = 0;
+  let npos = 0;
+  if (w) {
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]!;
+      if (wi !== 0) npos++;
+      sw += wi;
+      swy += wi * y[i]!;
+    }
+  } else {
+    for (let i = 0; i < n; i++) swy += y[i]!;
+    sw = npos = n;
+  }
+  if (sw !== 0) {
+    const mean = swy / sw;
+    let m2 = 0;
+    if (w) for (let i = 0; i < n; i++) m2 += w[i]! * (y[i]! - mean) ** 2;
+    else for (let i = 0; i < n; i++) m2 += (y[i]! - mean) ** 2;
+    chanMerge(state, sw, mean, m2);
+  }
+  state.nPos += npos;
+}
+
+/**
+ * The cross-product pass over one block in grouped form: factor columns contribute by
+ * indexed adds (native xtwxGrouped) instead of dense multiplies of indicator columns.
+ */
+function processGrouped(spec: LinModSpec, state: LinModState, g: GroupedDesign): void {
+  state.nMissing += g.nMissing;
+  if (g.n === 0) return;
+  const y = g.y!;
+  xtwxGrouped(g.D, g.n, g.pd, g.dcols, g.ng, g.ng > 0 ? g.gcols : null, g.gvals, g.w, y, g.p, state.xtx, state.xty, state.acc);
+  if (state.counts) {
+    // cube: the first term is a pure factor, group 0, whose X columns are its levels
+    const fw = spec.fweights ? g.w : null;
+    const gc = g.gcols;
+    const counts = state.counts;
+    for (let k = 0; k < g.n; k++) {
+      const c = gc[k]!;
+      if (c >= 0) counts[c]! += fw ? fw[k]! : 1;
+    }
+  }
+  yMoments(state, y, g.w, g.n);
+}
+
 /** One design block of a pass (X is the shared block buffer: used here, never kept). */
 function processBlock(spec: LinModSpec, state: LinModState, d: DesignChunk): void {
   const p = d.p;
@@ -171,31 +220,7 @@ function processBlock(spec: LinModSpec, state: LinModState, d: DesignChunk): voi
         state.counts[j]! += c;
       }
     }
-    // block moments of y, then Chan merge
-    const y = d.y;
-    const w = d.w;
-    let sw = 0;
-    let swy = 0;
-    let npos = 0;
-    if (w) {
-      for (let i = 0; i < d.n; i++) {
-        const wi = w[i]!;
-        if (wi !== 0) npos++;
-        sw += wi;
-        swy += wi * y[i]!;
-      }
-    } else {
-      for (let i = 0; i < d.n; i++) swy += y[i]!;
-      sw = npos = d.n;
-    }
-    if (sw !== 0) {
-      const mean = swy / sw;
-      let m2 = 0;
-      if (w) for (let i = 0; i < d.n; i++) m2 += w[i]! * (y[i]! - mean) ** 2;
-      else for (let i = 0; i < d.n; i++) m2 += (y[i]! - mean) ** 2;
-      chanMerge(state, sw, mean, m2);
-    }
-    state.nPos += npos;
+    yMoments(state, d.y, d.w, d.n);
   } else if (spec.mode === 'qr') {
     state.R = qrAccumulate(state.R, d.X, d.n, p, d.w, d.y);
   } else {
@@ -217,7 +242,14 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
   columns: (spec) => spec.design.columns,
   init: (spec) => newState(spec.design.xCols.length, spec),
   process(spec, state, chunk: Chunk) {
-    forEachDesignBlock(spec.design, chunk, (d) => processBlock(spec, state, d));
+    if (spec.mode === 'xtx' && useGrouped(spec.design))
+      forEachGroupedBlock(
+        spec.design,
+        chunk,
+        (g) => processGrouped(spec, state, g),
+        (d) => processBlock(spec, state, d),
+      );
+    else forEachDesignBlock(spec.design, chunk, (d) => processBlock(spec, state, d));
     return state;
   },
   merge(spec, a, b) {

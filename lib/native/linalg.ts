@@ -84,6 +84,14 @@ export interface LinalgNative {
    */
   irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array, gram?: boolean): number;
   /**
+   * Cross-products of a model matrix given as dense columns D (n x pd, at X columns dcols)
+   * plus ng one-hot groups (factor terms): row r of group g has value gvals[g*n + r] (1 when
+   * gvals is null) in X column gcols[g*n + r] (-1: none). Accumulates exactly what
+   * xtwxAccumulate would on the dense X (p x p, p <= 4096): xtx += X'WX, xty += X'Wy,
+   * acc += [sum w, y'Wy, n]; factor columns cost an indexed add per row. Multithreaded.
+   */
+  xtwxGrouped(D: Float64Array, n: number, pd: number, dcols: Int32Array, ng: number, gcols: Int32Array | null, gvals: Float64Array | null, w: Float64Array | null, y: Float64Array | null, p: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array): void;
+  /**
    * A zero-filled ArrayBuffer of `bytes` for large long-lived arrays: on Linux mapped with
    * transparent huge pages requested (one page fault per 2 MiB when filled), else plain.
    */
@@ -108,6 +116,7 @@ export const linalgExports = [
   'qrSolveR',
   'irlsLogit',
   'hugeBuffer',
+  'xtwxGrouped',
   'blasSyrkBench',
   'blasGemmBench',
   'blasThreads',
@@ -165,6 +174,11 @@ export function qrSolveR(R: Float64Array, p: number, tol?: number): QrSolveResul
 /** One fused native IRLS pass of a logistic regression (see LinalgNative.irlsLogit). */
 export function irlsLogit(X: Float64Array, n: number, p: number, y: Float64Array, pw: Float64Array | null, offset: Float64Array | null, beta: Float64Array | null, wtdmu: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array, s: Float64Array, gram = true): number {
   return la().irlsLogit(X, n, p, y, pw, offset, beta, wtdmu, xtx, xty, acc, s, gram);
+}
+
+/** Cross-products of a dense + one-hot-groups model matrix; see LinalgNative.xtwxGrouped. */
+export function xtwxGrouped(D: Float64Array, n: number, pd: number, dcols: Int32Array, ng: number, gcols: Int32Array | null, gvals: Float64Array | null, w: Float64Array | null, y: Float64Array | null, p: number, xtx: Float64Array, xty: Float64Array, acc: Float64Array): void {
+  la().xtwxGrouped(D, n, pd, dcols, ng, gcols, gvals, w, y, p, xtx, xty, acc);
 }
 
 /** A zero-filled (huge-page backed on Linux) ArrayBuffer; see LinalgNative.hugeBuffer. */

@@ -213,6 +213,43 @@ Napi::Value IrlsLogit(const Napi::CallbackInfo& info) {
   });
 }
 
+// xtwxGrouped(D, n, pd, dcols, ng, gcols|null, gvals|null, w|null, y|null, p, xtx, xty, acc)
+Napi::Value XtwxGrouped(const Napi::CallbackInfo& info) {
+  return rxb::Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const size_t n = static_cast<size_t>(NonNeg(info, 1, "n", int64_t(1) << 50));
+    const int pd = static_cast<int>(NonNeg(info, 2, "pd", 100000));
+    const int ng = static_cast<int>(NonNeg(info, 4, "ng", 100000));
+    const int p = static_cast<int>(NonNeg(info, 9, "p", 4096));
+    F64 D = Take(info, 0, "D", n * static_cast<size_t>(pd), "n*pd");
+    if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        info[3].As<Napi::Int32Array>().ElementLength() < static_cast<size_t>(pd))
+      rxb::ThrowRx(env, "RX_ARG", "Expected Int32Array of length >= pd for dcols");
+    Napi::Int32Array dcols = info[3].As<Napi::Int32Array>();
+    const int32_t* gcols = nullptr;
+    if (ng > 0) {
+      if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+          info[5].As<Napi::Int32Array>().ElementLength() < n * static_cast<size_t>(ng))
+        rxb::ThrowRx(env, "RX_ARG", "Expected Int32Array of length >= ng*n for gcols");
+      gcols = info[5].As<Napi::Int32Array>().Data();
+    }
+    F64 gvals = Take(info, 6, "gvals", ng > 0 ? n * static_cast<size_t>(ng) : 0, "ng*n", true);
+    F64 w = Take(info, 7, "w", n, "n", true);
+    F64 y = Take(info, 8, "y", n, "n", true);
+    const size_t pp = static_cast<size_t>(p);
+    F64 xtx = Take(info, 10, "xtx", pp * pp, "p*p");
+    F64 xty = Take(info, 11, "xty", y.data ? pp : 0, "p");
+    F64 acc = Take(info, 12, "acc", 3, "3");
+    for (int k = 0; k < pd; ++k)
+      if (dcols.Data()[k] < 0 || dcols.Data()[k] >= p) rxb::ThrowRx(env, "RX_ARG", "Expected dcols in [0, p)");
+    for (size_t i = 0; gcols && i < n * static_cast<size_t>(ng); ++i)
+      if (gcols[i] >= p) rxb::ThrowRx(env, "RX_ARG", "Expected gcols < p");
+    rx::linalg::xtwx_grouped(D.data, n, pd, dcols.Data(), ng, gcols, gvals.data, w.data, y.data, p, xtx.data, xty.data,
+                             acc.data);
+    return env.Undefined();
+  });
+}
+
 // hugeBuffer(bytes): a zero-filled ArrayBuffer for large, long-lived arrays (the IRLS
 // model-matrix cache). On Linux it is mapped with transparent huge pages requested
 // (madvise), so filling it costs one page fault per 2 MiB instead of per 4 KiB; elsewhere
@@ -288,6 +325,7 @@ RXB_MODULE(linalg) {
   exports.Set("qrSolveR", Napi::Function::New(env, QrSolveR));
   exports.Set("irlsLogit", Napi::Function::New(env, IrlsLogit));
   exports.Set("hugeBuffer", Napi::Function::New(env, HugeBuffer));
+  exports.Set("xtwxGrouped", Napi::Function::New(env, XtwxGrouped));
   exports.Set("blasSyrkBench", Napi::Function::New(env, BlasSyrkBench));
   exports.Set("blasGemmBench", Napi::Function::New(env, BlasGemmBench));
   exports.Set("blasThreads", Napi::Function::New(env, BlasThreads));
