@@ -352,7 +352,25 @@ function linModGrouped(spec: LinModSpec, schema: Schema, ctx: SqlPassContext, pa
     return t.length ? `SUM(${t.join(' * ')})` : countAll(ctx, 'rx_y');
   };
   const aggs = [`${countAll(ctx)} AS rx_rows`, `${countAll(ctx, 'rx_y')} AS rx_n`, `SUM(${bigint(ctx, 'rx_bad')}) AS rx_bad`];
-  for (let b = 0; b <= Y; b++) for (let a = 0; a <= b; a++) aggs.push(`${sumOf([...factorsOf(a), ...factorsOf(b)])} AS rx_m${a}_${b}`);
+  // PostgreSQL without weights: the regr_* aggregates of one pair of monomials share ONE
+  // transition state (count, means, centred sums of squares and cross-products, Youngs-
+  // Cramer), so m monomials cost m(m-1)/2 transitions a row instead of (m+1)(m+2)/2 SUMs
+  const regr = ctx.dialect === 'postgres' && !weighted;
+  const pairs: Array<[number, number]> = [];
+  const firstPair = new Map<number, [number, number]>();
+  if (regr) {
+    const L = Array.from({ length: Y }, (_, i) => i + 1); // non-constant monomials and y
+    for (let j = 1; j < L.length; j++) for (let i = 0; i < j; i++) pairs.push([L[i]!, L[j]!]);
+    if (L.length === 1) pairs.push([Y, Y]);
+    for (const [a, b] of pairs) {
+      const ea = factorsOf(a).join(' * ');
+      const eb = factorsOf(b).join(' * ');
+      const x = `rx_r${a}_${b}`;
+      for (const f of ['avgx', 'avgy', 'sxx', 'syy', 'sxy']) aggs.push(`regr_${f}(${eb}, ${ea}) AS ${x}_${f}`);
+      if (!firstPair.has(a)) firstPair.set(a, [a, b]);
+      if (!firstPair.has(b)) firstPair.set(b, [a, b]);
+    }
+  } else for (let b = 0; b <= Y; b++) for (let a = 0; a <= b; a++) aggs.push(`${sumOf([...factorsOf(a), ...factorsOf(b)])} AS rx_m${a}_${b}`);
   const cube = spec.design.cube;
   // cube counts: SUM of the column, weighted only for frequency weights
   const cubeUnweighted = !!cube && weighted && !spec.fweights;
@@ -361,7 +379,7 @@ function linModGrouped(spec: LinModSpec, schema: Schema, ctx: SqlPassContext, pa
   if (weighted) {
     aggs.push(...weightedMoments(ctx));
     fromAll += weightedShift(from);
-  } else aggs.push('AVG(rx_y) AS rx_k', `${varPop(ctx, 'rx_y')} AS rx_v`);
+  } else if (!regr) aggs.push('AVG(rx_y) AS rx_k', `${varPop(ctx, 'rx_y')} AS rx_v`);
   const keys = parts.factors.map((_, i) => `rx_k${i}`);
   const mono = parts.cols.map((c) => monos.indexOf(monoKey(c.nums)));
   return {
@@ -377,14 +395,35 @@ function linModGrouped(spec: LinModSpec, schema: Schema, ctx: SqlPassContext, pa
       let s2 = 0;
       let npos = 0;
       let k = 0;
-      const S = (r: Row, a: number, b: number) => num(r[a <= b ? `rx_m${a}_${b}` : `rx_m${b}_${a}`]);
+      // regr: a monomial's mean and centred sum of squares, from the first pair holding it
+      const mean = new Float64Array(Y + 1);
+      const css = new Float64Array(Y + 1);
+      let ng = 0;
+      let cur: Row = {};
+      const S = regr
+        ? (_r: Row, a: number, b: number): number => {
+            if (a > b) [a, b] = [b, a];
+            if (a === 0) return b === 0 ? ng : ng * mean[b]!;
+            if (a === b) return css[a]! + ng * mean[a]! * mean[a]!;
+            return num(cur[`rx_r${a}_${b}_sxy`]) + ng * mean[a]! * mean[b]!;
+          }
+        : (r: Row, a: number, b: number): number => num(r[a <= b ? `rx_m${a}_${b}` : `rx_m${b}_${a}`]);
       const ind = new Uint8Array(p);
       for (const r of rows) {
         total += num(r.rx_rows);
         bad += num(r.rx_bad);
-        const ng = num(r.rx_n);
+        ng = num(r.rx_n);
         if (ng === 0) continue;
         n += ng;
+        if (regr) {
+          cur = r;
+          for (const [m, [a, b]] of firstPair) {
+            const x = `rx_r${a}_${b}`;
+            const asX = m === a;
+            mean[m] = num(r[`${x}_${asX ? 'avgx' : 'avgy'}`]);
+            css[m] = num(r[`${x}_${asX ? 'sxx' : 'syy'}`]);
+          }
+        }
         for (let j = 0; j < p; j++)
           ind[j] = parts.cols[j]!.facs.every((f) => {
             const v = r[`rx_k${f.factor}`];
@@ -407,8 +446,8 @@ function linModGrouped(spec: LinModSpec, schema: Schema, ctx: SqlPassContext, pa
           k = num(r.rx_k);
         } else {
           // Chan et al.: merge the group's mean and sum of squared deviations
-          const mg = num(r.rx_k);
-          const m2g = Math.max(0, num(r.rx_v) * ng);
+          const mg = regr ? mean[Y]! : num(r.rx_k);
+          const m2g = regr ? Math.max(0, css[Y]!) : Math.max(0, num(r.rx_v) * ng);
           const w = st.yW + ng;
           const delta = mg - st.yMean;
           st.yMean += (delta * ng) / w;

@@ -145,6 +145,8 @@ export const modelCases: Array<[string, 'lm' | 'glm', Run]> = [
   ['lm factors + F()', 'lm', (o, d) => rxLinMod('y ~ I(x - 1000) + g + h + F(k)', d, o)],
   ['lm interaction, weights', 'lm', (o, d) => rxLinMod('y ~ I(x - 1000):h + g*h + log(k)', d, { ...o, pweights: 'w' })],
   ['lm cube', 'lm', (o, d) => rxLinMod('y ~ g + I(x - 1000)', d, { ...o, cube: true })],
+  ['lm factor only', 'lm', (o, d) => rxLinMod('y ~ g', d, o)],
+  ['lm numeric interaction', 'lm', (o, d) => rxLinMod('y ~ I(x - 1000) * log(k) + h', d, o)],
   ['logit', 'glm', (o, d) => rxLogit('b ~ I(x - 1000) + g + F(k)', d, o)],
   ['gaussian glm, weights', 'glm', (o, d) => rxGlm('y ~ I(x - 1000) + h', d, { ...o, family: 'gaussian', weights: 'w' })],
 ];

@@ -44,7 +44,7 @@ describe.skipIf(pgSkip)('pushdown into PostgreSQL (one server, 3 shards)', () =>
 
   it('one server: rxLinMod, rxLogit (one query per IRLS iteration), rxGlm equal the local fits', async () => {
     const ctx = new RxInPostgres({ connectionString: shards[0]!.url, logger: () => {} });
-    await modelParity(ctx, all(), all(), ['lm factors + F()', 'lm interaction, weights', 'logit']);
+    await modelParity(ctx, all(), all(), ['lm factors + F()', 'lm interaction, weights', 'lm factor only', 'lm numeric interaction', 'logit']);
     expect(ctx.queries.filter((q) => q.accumulator === 'rxGlm').length).toBeGreaterThan(3);
   });
 
