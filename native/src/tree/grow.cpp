@@ -329,7 +329,7 @@ std::vector<uint8_t> row_major_bins(const Data& d) {
   return out;
 }
 
-void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) {
+void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h, bool zeroed) {
   const int S = S_, K = K_;
   const int64_t b0 = l.begin, b1 = l.end;
   const int64_t m = b1 - b0;
@@ -374,7 +374,7 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
     std::vector<int> off3(feats.size());
     for (std::size_t j = 0; j < feats.size(); ++j) {
       off3[j] = d_.offset[feats[j]] * 3;
-      std::fill(h.data() + off3[j], h.data() + off3[j] + static_cast<std::size_t>(d_.nbins[feats[j]]) * 3, 0.0);
+      if (!zeroed) std::fill(h.data() + off3[j], h.data() + off3[j] + static_cast<std::size_t>(d_.nbins[feats[j]]) * 3, 0.0);
     }
     auto rbody = [&](std::size_t fb, std::size_t fe, int) {
       if (unitCnt)
@@ -392,7 +392,7 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
     for (std::size_t fi = fb; fi < fe; ++fi) {
       int f = feats[fi];
       double* H = h.data() + static_cast<std::size_t>(d_.offset[f]) * S;
-      std::fill(H, H + static_cast<std::size_t>(d_.nbins[f]) * S, 0.0);
+      if (!zeroed) std::fill(H, H + static_cast<std::size_t>(d_.nbins[f]) * S, 0.0);
       const int64_t n = d_.n;
       if (d_.b8 && K == 1 && unitCnt) {
         const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
@@ -451,11 +451,29 @@ void Grower::find(const Leaf& l, int f, const double* H, Split& best) const {
     for (int s = 0; s < S; ++s) base[s] -= M[s];
   if (base[0] < 2 * p_.minLeaf) return;
   const double parent = score(base[1], base + 2);
-  std::vector<int> order(V > 0 ? V : 1);
+  thread_local std::vector<int> order;
+  if (order.size() < static_cast<std::size_t>(V > 0 ? V : 1)) order.resize(V > 0 ? V : 1);
   int no = 0;
   const bool cat = d_.categorical[f] && V <= p_.maxUnorderedLevels;
-  for (int b = 0; b < V; ++b)
-    if (H[static_cast<std::size_t>(b) * S] > 0) order[no++] = b;
+  const int64_t m = l.end - l.begin;
+  if (m * 8 < V) {
+    // a small node: its non-empty bins from its rows (sorted), not a scan of every bin
+    const int64_t* rows = ws_->rows.data();
+    for (int64_t i = l.begin; i < l.end; ++i) {
+      const int64_t r = rows[i];
+      const int b = d_.rows8 ? d_.rows8[r * d_.p + f] : d_.bin(f, r);
+      if (b < V) order[no++] = b;
+    }
+    std::sort(order.begin(), order.begin() + no);
+    no = static_cast<int>(std::unique(order.begin(), order.begin() + no) - order.begin());
+    int keep = 0;
+    for (int i = 0; i < no; ++i)
+      if (H[static_cast<std::size_t>(order[i]) * S] > 0) order[keep++] = order[i];
+    no = keep;
+  } else {
+    for (int b = 0; b < V; ++b)
+      if (H[static_cast<std::size_t>(b) * S] > 0) order[no++] = b;
+  }
   if (no < 2) return;
   if (cat) {
     std::vector<double> key(V, 0);
@@ -536,6 +554,29 @@ void Grower::find_all(Leaf& l, const std::vector<int>& feats) {
   l.best = std::move(best);
 }
 
+void Grower::clear_touched(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const {
+  const int S = S_;
+  const int64_t m = l.end - l.begin;
+  std::size_t bins = 0;
+  for (int f : feats) bins += static_cast<std::size_t>(d_.nbins[f]);
+  if (static_cast<std::size_t>(m) * feats.size() * 2 >= bins) {
+    for (int f : feats) {
+      double* H = h.data() + static_cast<std::size_t>(d_.offset[f]) * S;
+      std::fill(H, H + static_cast<std::size_t>(d_.nbins[f]) * S, 0.0);
+    }
+    return;
+  }
+  const int64_t* rows = ws_->rows.data();
+  for (int64_t i = l.begin; i < l.end; ++i) {
+    const int64_t r = rows[i];
+    for (int f : feats) {
+      const int b = d_.rows8 ? d_.rows8[r * d_.p + f] : d_.bin(f, r);
+      double* e = h.data() + (static_cast<std::size_t>(d_.offset[f]) + b) * S;
+      for (int s = 0; s < S; ++s) e[s] = 0.0;
+    }
+  }
+}
+
 bool Grower::prepare(Leaf& l) {
   l.best = Split();
   if (!may_split(l)) {
@@ -547,11 +588,23 @@ bool Grower::prepare(Leaf& l) {
     if (p_.mTry > 0) {
       // per-node feature samples: no subtraction, so one scratch histogram serves every node
       // (only the sampled features' bins are cleared and filled)
-      if (!scratch_) scratch_ = new_hist();
+      // (kept all-zero between nodes: a node clears only the bins its rows touched, so
+      // small nodes deep in a tree cost their rows, not the features' bins)
+      if (!scratch_) {
+        scratch_ = new_hist();
+        std::fill(scratch_->begin(), scratch_->end(), 0.0);
+      }
       l.hist = scratch_;
-    } else {
-      l.hist = new_hist();
+      build(l, feats, *l.hist, true);
+      find_all(l, feats);
+      clear_touched(l, feats, *l.hist);
+      if (l.best.feature < 0 || !(l.best.gain > p_.minGain)) {
+        l.hist.reset();
+        return false;
+      }
+      return true;
     }
+    l.hist = new_hist();
     build(l, feats, *l.hist);
   }
   find_all(l, feats);

@@ -65,7 +65,9 @@ class Grower {
   }
   void totals(Leaf& l) const;
   std::shared_ptr<std::vector<double>> new_hist();
-  void build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h);
+  // zeroed: the features' bins are already zero (not cleared again)
+  void build(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h, bool zeroed = false);
+  void clear_touched(const Leaf& l, const std::vector<int>& feats, std::vector<double>& h) const;
   double score(double h, const double* g) const;
   void find(const Leaf& l, int f, const double* H, Split& best) const;
   void find_all(Leaf& l, const std::vector<int>& feats);
