@@ -1,11 +1,13 @@
-// Scoring server under load: createScoringServer (fastify) in a child process on
-// 127.0.0.1 serving a saved rxFastTrees model (100 trees, 31 leaves, 28 features), and
-// autocannon in this process: 64 connections, 20 s, single-row JSON requests
-// (`{"rows":[{...}]}`) cycling over 256 distinct rows. Reports requests/s, latency
-// p50 / p99 and errors; checks one response against createScorer first.
+// Scoring server under load: `rxscale serve` (fastify; 1 process, then --workers 2 with
+// node:cluster) in a child process on 127.0.0.1 serving a saved rxFastTrees model
+// (100 trees, 31 leaves, 28 features), and autocannon in this process: 64 connections,
+// 30 s after a 3 s warm-up, single-row JSON requests (`{"rows":[{...}]}`) cycling over
+// 256 distinct rows. Reports requests/s, latency p50 / p99, errors and the load average;
+// checks one response against rxPredictTrees first.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { row } from './lib.mjs';
@@ -54,76 +56,99 @@ export default async function server(ctx) {
   const model = await rx.rxFastTrees(`y ~ ${names.join(' + ')}`, table, { numTrees: 100, numLeaves: 31, randomSeed: 1 });
   const dir = mkdtempSync(join(tmpdir(), 'rxscale-serve-'));
   writeFileSync(join(dir, 'ft.rxm'), rx.rxSerializeModel(model));
-  const child = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `const rx = await import(${JSON.stringify(join(here, '..', 'dist', 'lib', 'index.js'))});
-       const s = await rx.createScoringServer({ modelsDir: ${JSON.stringify(dir)}, watch: false });
-       const url = await s.listen({ port: 0, host: '127.0.0.1' });
-       console.log('URL ' + url);
-       process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  try {
-    const url = await new Promise((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d) => {
-        buf += d;
-        const m = /URL (\S+)/.exec(buf);
-        if (m) resolve(m[1]);
+  const freePort = () =>
+    new Promise((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
       });
-      child.on('exit', (c) => reject(new Error(`server exited with ${c}`)));
     });
-    const test = makeData(256, 2);
-    const bodies = Array.from({ length: 256 }, (_, i) => JSON.stringify({ rows: [Object.fromEntries(names.map((nm, j) => [nm, test.cols[j][i]]))] }));
-    // correctness of one response
-    const res = await fetch(`${url}/v1/models/ft/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] });
-    const got = await res.json();
-    const ref = await rx.rxPredictTrees(model, Object.fromEntries(names.map((nm, j) => [nm, [test.cols[j][0]]])));
-    const ok = Math.abs(got.predictions[0].Probability - ref.Probability[0]) < 1e-12;
-    ctx.log('first response', JSON.stringify(got).slice(0, 200), 'matches rxPredictTrees:', ok);
-    let k = 0;
-    const run = (duration) =>
-      new Promise((resolve, reject) =>
-        autocannon(
-          {
-            url: `${url}/v1/models/ft/predict`,
-            connections: 64,
-            duration,
-            requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: bodies[k++ & 255] }) }],
-          },
-          (err, r) => (err ? reject(err) : resolve(r)),
-        ),
-      );
-    await run(3); // warm-up
-    const cpu0 = cpuSeconds(child.pid);
-    const r = await run(20);
-    const cpu1 = cpuSeconds(child.pid);
-    const serverCpuSeconds = cpu0 === null || cpu1 === null ? null : +(cpu1 - cpu0).toFixed(2);
-    const out = {
-      requestsPerSec: r.requests.average,
-      latencyP50Ms: r.latency.p50,
-      latencyP99Ms: r.latency.p99,
-      latencyMaxMs: r.latency.max,
-      errors: r.errors,
-      timeouts: r.timeouts,
-      non2xx: r.non2xx,
-      totalRequests: r.requests.total,
-      connections: 64,
-      durationS: 20,
-      responseMatchesRxPredictTrees: ok,
-      // load-independent view: requests served per CPU-second the server process used
-      serverCpuSeconds,
-      requestsPerServerCpuSecond: serverCpuSeconds ? Math.round(r.requests.total / serverCpuSeconds) : null,
-      note: 'server (1 process) and autocannon (this process) share the machine',
-    };
-    ctx.log(out);
-    return [row('scoring server: single-row POST /v1/models/ft/predict (rxFastTrees 100 x 31, 28 features)', r.requests.total, 1 / r.requests.average, out)];
+  const test = makeData(256, 2);
+  const bodies = Array.from({ length: 256 }, (_, i) => JSON.stringify({ rows: [Object.fromEntries(names.map((nm, j) => [nm, test.cols[j][i]]))] }));
+  const ref = await rx.rxPredictTrees(model, Object.fromEntries(names.map((nm, j) => [nm, [test.cols[j][0]]])));
+  const results = [];
+  try {
+    for (const workers of [1, 2]) results.push(await measure(workers));
   } finally {
-    child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+
+  async function measure(workers) {
+    const port = await freePort();
+    const bin = join(here, '..', 'dist', 'lib', 'cli', 'bin.js');
+    const child = spawn(process.execPath, [bin, 'serve', '--models', dir, '--port', String(port), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    try {
+      const url = await new Promise((resolve, reject) => {
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          const m = /listening on (\S+)/.exec(stderr);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (c) => reject(new Error(`server exited with ${c}: ${stderr}`)));
+      });
+      // correctness of one response
+      const res = await fetch(`${url}/v1/models/ft/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0] });
+      const got = await res.json();
+      const ok = Math.abs(got.predictions[0].Probability - ref.Probability[0]) < 1e-12 && got.predictions[0].PredictedLabel === ref.PredictedLabel[0];
+      ctx.log(`workers ${workers}: first response`, JSON.stringify(got).slice(0, 200), 'matches rxPredictTrees:', ok);
+      let k = 0;
+      const run = (duration) =>
+        new Promise((resolve, reject) =>
+          autocannon(
+            {
+              url: `${url}/v1/models/ft/predict`,
+              connections: 64,
+              duration,
+              requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (r) => ({ ...r, body: bodies[k++ & 255] }) }],
+            },
+            (err, r) => (err ? reject(err) : resolve(r)),
+          ),
+        );
+      await run(3); // warm-up
+      const pids = [child.pid, ...workerPids(child.pid)];
+      const cpu0 = pids.map(cpuSeconds);
+      const load0 = loadavg()[0];
+      const r = await run(30);
+      const load1 = loadavg()[0];
+      const cpu1 = pids.map(cpuSeconds);
+      const serverCpuSeconds = cpu0.includes(null) || cpu1.includes(null) ? null : +cpu1.reduce((a, c, i) => a + c - cpu0[i], 0).toFixed(2);
+      const out = {
+        workers,
+        requestsPerSec: r.requests.average,
+        latencyP50Ms: r.latency.p50,
+        latencyP99Ms: r.latency.p99,
+        latencyMaxMs: r.latency.max,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non2xx: r.non2xx,
+        totalRequests: r.requests.total,
+        connections: 64,
+        durationS: 30,
+        loadAverage1mBeforeAfter: [+load0.toFixed(2), +load1.toFixed(2)],
+        responseMatchesRxPredictTrees: ok,
+        // load-independent view: requests served per CPU-second the server processes used
+        serverCpuSeconds,
+        requestsPerServerCpuSecond: serverCpuSeconds ? Math.round(r.requests.total / serverCpuSeconds) : null,
+        note: 'server (child process; --workers N: N processes under node:cluster) and autocannon (this process) share the 2-core machine',
+      };
+      ctx.log(out);
+      return row(`scoring server, ${workers} process${workers > 1 ? 'es' : ''}: single-row POST /v1/models/ft/predict (rxFastTrees 100 x 31, 28 features)`, r.requests.total, 1 / r.requests.average, out);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    }
+  }
+}
+
+/** Child pids of a process (the cluster workers), from /proc (Linux; empty elsewhere). */
+function workerPids(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }

@@ -20,6 +20,7 @@ import { rxToOnnx } from '../onnx/index.js';
 import { rxOptions } from '../options.js';
 import { isRxModel, type RxModel } from '../scoring/registry.js';
 import { rxSerializeModel, rxUnserializeModel } from '../scoring/serialize.js';
+import { isServeWorker, leaveCluster, reportListening, runServePrimary } from '../server/cluster.js';
 import { createScoringServer } from '../server/server.js';
 import { rxSummary } from '../summary/index.js';
 import { dtreeToString, rxBTrees, rxDForest, rxDTree, rxFastForest, rxFastTrees, RxTreeModel } from '../trees/index.js';
@@ -256,7 +257,7 @@ const commands: Record<string, Command> = {
     },
   },
   serve: {
-    usage: 'rxscale serve --models <dir> [--port 8080] [--host 127.0.0.1] [--token T | RXSCALE_TOKEN] [--body-limit BYTES]',
+    usage: 'rxscale serve --models <dir> [--port 8080] [--host 127.0.0.1] [--token T | RXSCALE_TOKEN] [--body-limit BYTES] [--workers N]',
     summary: 'real-time scoring server for every .rxm/.onnx model in a directory',
     options: {
       help: common.help,
@@ -265,29 +266,45 @@ const commands: Record<string, Command> = {
       host: { type: 'string', help: 'address to listen on (default 127.0.0.1)' },
       token: { type: 'string', help: 'bearer token required on /v1 routes (or env RXSCALE_TOKEN)' },
       'body-limit': { type: 'string', help: 'maximum request body in bytes (default 8 MiB)' },
+      workers: { type: 'string', help: 'server processes sharing the port (node:cluster; default 1)' },
     },
     positionals: 0,
     async run(_args, values, io) {
       if (!values.models) throw new RxError('RX_ARG', 'serve needs --models <dir>');
+      const workers = intOption(values.workers, 'workers') ?? 1;
+      const port = values.port !== undefined ? Number(values.port) : 8080;
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RxError('RX_ARG', `Expected a port number for --port but received ${String(values.port)}`);
+      if (workers > 1 && !isServeWorker()) {
+        // the primary supervises; every worker runs this same command and listens
+        await runServePrimary(workers, (line) => io.err(line));
+        return 0;
+      }
+      if (isServeWorker()) {
+        // the workers share the machine: split the native thread budget between them
+        const per = Math.max(1, Math.floor(rxOptions().numThreads / workers));
+        rxOptions({ numThreads: per });
+      }
       const opts: Parameters<typeof createScoringServer>[0] = { modelsDir: String(values.models) };
       const token = (values.token as string | undefined) ?? process.env.RXSCALE_TOKEN;
       if (token) opts.token = token;
       const bl = intOption(values['body-limit'], 'body-limit');
       if (bl) opts.bodyLimit = bl;
       const server = await createScoringServer(opts);
-      const port = values.port !== undefined ? Number(values.port) : 8080;
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RxError('RX_ARG', `Expected a port number for --port but received ${String(values.port)}`);
       const url = await server.listen({ port, host: (values.host as string | undefined) ?? '127.0.0.1' });
-      io.err(`rxscale scoring server listening on ${url} with ${server.models().length} model(s)`);
-      for (const [name, why] of Object.entries(server.loadErrors())) io.err(`  skipped ${name}: ${why}`);
+      if (isServeWorker()) reportListening(url, server.models().length, server.loadErrors());
+      else {
+        io.err(`rxscale scoring server listening on ${url} with ${server.models().length} model(s)`);
+        for (const [name, why] of Object.entries(server.loadErrors())) io.err(`  skipped ${name}: ${why}`);
+      }
       await new Promise<void>((resolve) => {
         const stop = () => {
-          io.err('shutting down');
+          if (!isServeWorker()) io.err('shutting down');
           server.close().then(resolve, resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      leaveCluster();
       return 0;
     },
   },

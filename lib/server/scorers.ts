@@ -10,6 +10,10 @@ import type { Chunk, Column, ColumnInfo } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { getModelKind, type RxModel, type ScoreColumns } from '../scoring/registry.js';
 import { rxUnserializeModel } from '../scoring/serialize.js';
+import { compileFastPredict, type FastPredict } from './fast.js';
+import { RequestError } from './request-error.js';
+
+export { RequestError };
 
 export interface Scorer {
   name: string;
@@ -20,6 +24,8 @@ export interface Scorer {
   outputs?: string[];
   loadedAt: string;
   score(chunk: Chunk): Promise<ScoreColumns>;
+  /** JSON hot path (native scorer), when the model compiles to one. */
+  fast?: FastPredict;
   close?(): Promise<void>;
 }
 
@@ -39,7 +45,13 @@ export async function loadScorer(file: string): Promise<Scorer> {
     if (!kind.score || !kind.inputs) throw new RxError('RX_MODEL', `Model kind ${model.modelKind} cannot be scored by the server`, { file });
     const inputs = kind.inputs(model);
     const score = kind.score;
-    return { name, kind: `rxscale:${model.modelKind}`, file, inputs, loadedAt: new Date().toISOString(), score: async (chunk) => score(model, chunk) };
+    const s: Scorer = { name, kind: `rxscale:${model.modelKind}`, file, inputs, loadedAt: new Date().toISOString(), score: async (chunk) => score(model, chunk) };
+    const fast = compileFastPredict(model, name);
+    if (fast) {
+      s.fast = fast;
+      s.close = async () => fast.close();
+    }
+    return s;
   }
   if (ext === '.onnx') return loadOnnxScorer(file, name);
   throw new RxError('RX_ARG', `Unsupported model file extension ${ext} (expected .rxm or .onnx)`, { file });
@@ -103,17 +115,6 @@ async function loadOnnxScorer(file: string, name: string): Promise<Scorer> {
       await session.release();
     },
   };
-}
-
-/** Validation failure in a request: becomes HTTP 400 naming the field. */
-export class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
 }
 
 /**

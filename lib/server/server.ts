@@ -48,6 +48,7 @@ export async function createScoringServer(opts: ScoringServerOptions): Promise<S
   const errors = new Map<string, string>();
   const mtimes = new Map<string, number>();
   const metrics = new Metrics();
+  const bearer = opts.token ? `Bearer ${opts.token}` : '';
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024 });
 
   async function loadFile(file: string): Promise<void> {
@@ -109,19 +110,20 @@ export async function createScoringServer(opts: ScoringServerOptions): Promise<S
   });
   app.setNotFoundHandler((_req, reply) => void reply.status(404).send({ error: 'not found' }));
 
-  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    (req as unknown as { t0: bigint }).t0 = process.hrtime.bigint();
-    if (opts.token && req.url.startsWith('/v1/')) {
-      const h = req.headers.authorization;
-      if (h !== `Bearer ${opts.token}`) return reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
-    }
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    const t0 = (req as unknown as { t0?: bigint }).t0;
-    if (t0 === undefined) return;
+  // callback-style hooks (no promise per request); latency from fastify's own clock
+  if (opts.token)
+    app.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (req.url.startsWith('/v1/') && req.headers.authorization !== bearer) {
+        void reply.status(401).header('www-authenticate', 'Bearer').send({ error: 'missing or invalid bearer token' });
+        return;
+      }
+      done();
+    });
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    const model = (req.params as { name?: string } | undefined)?.name ?? '';
-    metrics.observe(route, models.has(model) ? model : '', reply.statusCode, Number(process.hrtime.bigint() - t0) / 1e9);
+    const model = (req.params as { name?: string } | undefined)?.name;
+    metrics.observe(route, model !== undefined && models.has(model) ? model : '', reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/healthz', async () => ({ status: 'ok', models: models.size }));
@@ -132,16 +134,38 @@ export async function createScoringServer(opts: ScoringServerOptions): Promise<S
     if (!s) return reply.status(404).send({ error: `unknown model "${req.params.name}"` });
     return describeModel(s);
   });
-  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', async (req, reply) => {
+  app.post<{ Params: { name: string } }>('/v1/models/:name/predict', (req, reply) => {
     const s = lookup(req.params.name);
-    if (!s) return reply.status(404).send({ error: `unknown model "${req.params.name}"` });
+    if (!s) {
+      void reply.status(404).send({ error: `unknown model "${req.params.name}"` });
+      return;
+    }
+    if (s.fast && !Buffer.isBuffer(req.body)) {
+      // native hot path, synchronous: parsed body -> scorer input -> response text
+      let text: string;
+      try {
+        text = s.fast.json(req.body);
+      } catch (e) {
+        if (e instanceof RequestError) {
+          void reply.status(e.status).send({ error: e.message, field: e.field });
+          return;
+        }
+        throw e;
+      }
+      void reply.header('content-type', 'application/json; charset=utf-8').send(text);
+      return;
+    }
+    return predictGeneric(s, req.body, reply);
+  });
+
+  async function predictGeneric(s: Scorer, body: unknown, reply: FastifyReply) {
     let chunk: Chunk;
     let asRows = false;
     try {
-      if (Buffer.isBuffer(req.body)) chunk = arrowToChunk(req.body, s);
+      if (Buffer.isBuffer(body)) chunk = arrowToChunk(body, s);
       else {
-        asRows = (req.body as { rows?: unknown } | null)?.rows !== undefined;
-        chunk = jsonToChunk(req.body, s.inputs);
+        asRows = (body as { rows?: unknown } | null)?.rows !== undefined;
+        chunk = jsonToChunk(body, s.inputs);
       }
     } catch (e) {
       if (e instanceof RequestError) return reply.status(e.status).send({ error: e.message, field: e.field });
@@ -156,11 +180,12 @@ export async function createScoringServer(opts: ScoringServerOptions): Promise<S
       return { model: s.name, rows: chunk.numRows, predictions };
     }
     return { model: s.name, rows: chunk.numRows, outputs };
-  });
+  }
 
   function lookup(name: string): Scorer | undefined {
-    if (!MODEL_NAME_RE.test(name)) return undefined; // also rejects "../x", "a/b", ""
-    return models.get(name);
+    // the map holds only names that passed MODEL_NAME_RE (which rejects "../x", "a/b", "")
+    const s = models.get(name);
+    return s !== undefined && MODEL_NAME_RE.test(name) ? s : undefined;
   }
 
   return {
