@@ -1,74 +1,29 @@
 /**
- * Data preparation for the tree engine: a formula's response and raw predictors are read
- * chunk by chunk. Pass 1 feeds a mergeable bin sketch per numeric predictor (the k
+ * Data preparation for the tree engine: the formula is resolved by lib/formula
+ * (createModelSpec: `.`, `-`, F(), transforms such as log(x), factor levels) and its
+ * response and raw predictors (no dummy coding: buildPredictorColumns) are read chunk by
+ * chunk. Pass 1 feeds a mergeable bin sketch per numeric predictor (the k
  * distinct values with the smallest hash, with exact counts: order independent, so the
  * bins do not depend on chunk size) and collects the response and weights; pass 2 fills
  * a column-major binned matrix (uint8 when every feature has <= 256 bins, else uint16).
  * Every feature has value bins 0..V-1 plus one missing bin V.
  */
 import { resolveSource } from '../data/resolve.js';
-import type { Chunk, Column, ColumnInfo, DataSource, Schema } from '../data/types.js';
+import type { Chunk, Column, DataSource } from '../data/types.js';
 import { RxError } from '../errors.js';
+import type { ExprNode } from '../expr/ast.js';
+import { evalExpr, exprColumns } from '../expr/eval.js';
+import { buildPredictorColumns, createModelSpec, modelVariables } from '../formula/index.js';
 import { type BinnedDataNative, treeNative } from '../native/tree.js';
 
-export interface TreeFormula {
-  response: string;
-  predictors: string[];
-}
-
-const NAME = /^\s*([A-Za-z.][A-Za-z0-9._]*|`[^`]+`)\s*$/;
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.startsWith('`') ? t.slice(1, -1) : t;
-}
-
-/** Parses `y ~ a + b`, `y ~ .`, `y ~ . - c` (trees use raw variables: no interactions). */
-export function parseTreeFormula(formula: string, names: string[]): TreeFormula {
-  if (typeof formula !== 'string') throw new RxError('RX_ARG', `Expected a formula string for formula but received ${typeof formula}`);
-  const parts = formula.split('~');
-  if (parts.length !== 2) throw new RxError('RX_FORMULA', `Formula must have the form "y ~ x1 + x2": ${formula}`, { text: formula });
-  const lhs = parts[0]!.trim();
-  if (!NAME.test(lhs)) throw new RxError('RX_FORMULA', `Unsupported response "${lhs}" in formula "${formula}"`, { text: lhs });
-  const response = unquote(lhs);
-  const rhs = parts[1]!;
-  const include: string[] = [];
-  const exclude = new Set<string>();
-  let all = false;
-  // split on + and - at top level
-  const tokens = rhs.match(/[+-]?\s*(`[^`]+`|[^+-]+)/g) ?? [];
-  for (const raw of tokens) {
-    let tok = raw.trim();
-    let neg = false;
-    if (tok.startsWith('+')) tok = tok.slice(1).trim();
-    else if (tok.startsWith('-')) {
-      neg = true;
-      tok = tok.slice(1).trim();
-    }
-    if (tok === '' ) continue;
-    if (tok === '.') {
-      if (neg) throw new RxError('RX_FORMULA', `"- ." is not allowed in "${formula}"`, { text: formula });
-      all = true;
-      continue;
-    }
-    if (tok === '1' || tok === '0') continue;
-    if (!NAME.test(tok))
-      throw new RxError('RX_FORMULA', `Tree formulas take plain variable names; cannot use "${tok}" in "${formula}"`, { text: tok });
-    const nm = unquote(tok);
-    if (neg) exclude.add(nm);
-    else include.push(nm);
-  }
-  let predictors = all ? names.filter((n) => n !== response) : [];
-  for (const p of include) if (!predictors.includes(p)) predictors.push(p);
-  predictors = predictors.filter((p) => !exclude.has(p) && p !== response);
-  for (const p of [response, ...predictors])
-    if (!names.includes(p)) throw new RxError('RX_FORMULA', `Variable "${p}" in formula "${formula}" is not in the data`, { column: p, text: formula });
-  if (predictors.length === 0) throw new RxError('RX_FORMULA', `Formula "${formula}" has no predictors`, { text: formula });
-  return { response, predictors };
-}
-
 export interface FeatureInfo {
+  /** R's label of the predictor (the column name, or e.g. `log(x)`, `F(age)`) */
   name: string;
   type: 'numeric' | 'factor';
+  /** the predictor's expression when it is not a plain column (transforms, F()) */
+  expr?: ExprNode;
+  /** F(x): the level of code 0 (codes are floor(x) - low) */
+  fLow?: number;
   levels?: string[];
   /** per value bin: smallest / largest value (factor: the code) */
   lo: number[];
@@ -125,33 +80,53 @@ function growF64(a: Float64Array, need: number): Float64Array {
 
 export async function prepareTreeData(formula: string, data: unknown, opts: PrepareOptions): Promise<PreparedData> {
   const src: DataSource = resolveSource(data);
-  const schema: Schema = await src.schema();
+  const schema = await src.schema();
   const names = schema.columns.map((c) => c.name);
-  const f = parseTreeFormula(formula, names);
-  const info = new Map<string, ColumnInfo>(schema.columns.map((c) => [c.name, c]));
+  if (typeof formula !== 'string') throw new RxError('RX_ARG', `Expected a formula string for formula but received ${typeof formula}`);
+  const spec = await createModelSpec(formula, src);
+  if (!spec.response) throw new RxError('RX_FORMULA', `Formula "${formula}" needs a response (y ~ x1 + x2)`, { text: formula });
+  const mv = modelVariables(spec);
+  const preds = mv.predictors;
+  if (preds.length === 0) throw new RxError('RX_FORMULA', `Formula "${formula}" has no predictors`, { text: formula });
+  const resp = spec.response;
+  const respName = resp.label;
   if (opts.weights !== undefined && !names.includes(opts.weights))
     throw new RxError('RX_ARG', `weights column "${opts.weights}" is not in the data`, { column: opts.weights });
-  const cols = [f.response, ...f.predictors, ...(opts.weights ? [opts.weights] : [])];
+  const cols = [...new Set([...spec.sourceColumns, ...(opts.weights ? [opts.weights] : [])])];
   const native = treeNative();
   const k = opts.sketchSize ?? 16384;
-  const p = f.predictors.length;
-  const ptype: ('numeric' | 'factor')[] = f.predictors.map((nm) => {
-    const t = info.get(nm)!.type;
-    if (t === 'factor') return 'factor';
-    if (isNumericType(t)) return 'numeric';
-    throw new RxError('RX_SCHEMA', `Predictor "${nm}" has type ${t}; trees take numeric or factor predictors`, { column: nm });
-  });
-  const rtype = info.get(f.response)!.type;
-  const respKind: 'factor' | 'numeric' = rtype === 'factor' || rtype === 'string' || rtype === 'bool' ? (rtype === 'bool' ? 'numeric' : 'factor') : 'numeric';
-  if (rtype === 'string') throw new RxError('RX_SCHEMA', `Response "${f.response}" is a string column; make it a factor`, { column: f.response });
-  if (opts.responseKind === 'factor' && respKind !== 'factor' && rtype !== 'bool' && !(isNumericType(rtype)))
-    throw new RxError('RX_SCHEMA', `Response "${f.response}" must be a factor`, { column: f.response });
+  const p = preds.length;
+  const ptype: ('numeric' | 'factor')[] = preds.map((v) => v.type);
+  const respKind: 'factor' | 'numeric' = resp.kind === 'factor' ? 'factor' : 'numeric';
+  const respLevels = resp.levels;
+  const respIndex = respLevels ? new Map(respLevels.map((l, i) => [l, i])) : undefined;
+  const env = { objects: spec.objects ?? {} };
+  // the response of a chunk as numbers (factor: codes of resp.levels; NaN missing)
+  const responseOf = (chunk: Chunk): { x: Float64Array; valid?: Uint8Array } => {
+    const c = evalExpr(resp.expr, chunk, env);
+    const m = chunk.numRows;
+    if (respKind === 'factor') {
+      const out = new Float64Array(m);
+      if (c.type === 'factor') {
+        const map = (c.levels ?? []).map((l) => respIndex!.get(l) ?? Number.NaN);
+        const codes = c.data as Int32Array;
+        for (let i = 0; i < m; i++) out[i] = c.valid && c.valid[i] === 0 ? Number.NaN : map[codes[i]!]!;
+      } else if (Array.isArray(c.data)) {
+        const d = c.data as Array<string | null>;
+        for (let i = 0; i < m; i++) out[i] = d[i] === null ? Number.NaN : (respIndex!.get(String(d[i])) ?? Number.NaN);
+      } else {
+        const { x, valid } = toF64(c, m);
+        for (let i = 0; i < m; i++) out[i] = valid && valid[i] === 0 ? Number.NaN : (respIndex!.get(String(x[i])) ?? Number.NaN);
+      }
+      return { x: out };
+    }
+    if (Array.isArray(c.data)) throw new RxError('RX_SCHEMA', `Response "${respName}" is a string column; make it a factor`, { column: respName });
+    return toF64(c, m);
+  };
   type SketchState = { values: Float64Array; counts: Float64Array; missing: number; full: boolean };
-  const sketches: SketchState[] = f.predictors.map(() => ({ values: new Float64Array(0), counts: new Float64Array(0), missing: 0, full: false }));
-  const factorLevels: (string[] | undefined)[] = f.predictors.map((nm) => info.get(nm)!.levels);
+  const sketches: SketchState[] = preds.map(() => ({ values: new Float64Array(0), counts: new Float64Array(0), missing: 0, full: false }));
   let y: Float64Array = new Float64Array(0);
   let w: Float64Array = new Float64Array(0);
-  let respLevels = info.get(f.response)!.levels;
   let n = 0;
   const chunkOpts = { columns: cols, ...(opts.rowsPerRead ? { rowsPerRead: opts.rowsPerRead } : {}) };
   // ---- pass 1 ----
@@ -159,9 +134,7 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
     const m = chunk.numRows;
     y = growF64(y, n + m);
     w = growF64(w, n + m);
-    const rc = chunk.columns[f.response]!;
-    if (rc.type === 'factor') respLevels = rc.levels ?? respLevels;
-    const ry = toF64(rc, m);
+    const ry = responseOf(chunk);
     const wc = opts.weights ? toF64(chunk.columns[opts.weights]!, m) : undefined;
     for (let i = 0; i < m; i++) {
       const miss = (ry.valid && ry.valid[i] === 0) || Number.isNaN(ry.x[i]!);
@@ -174,8 +147,8 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
       } else {
         const v = ry.x[i]!;
         if (!Number.isFinite(v))
-          throw new RxError('RX_ARG', `Response "${f.response}" has a non-finite value (row ${chunk.startRow + i + 1})`, {
-            column: f.response,
+          throw new RxError('RX_ARG', `Response "${respName}" has a non-finite value (row ${chunk.startRow + i + 1})`, {
+            column: respName,
             row: chunk.startRow + i + 1,
           });
         y[n + i] = v;
@@ -184,14 +157,11 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
     }
     let zeroW = 0;
     for (let i = 0; i < m; i++) if (w[n + i] === 0) zeroW++;
+    const pc = buildPredictorColumns(spec, chunk, { response: false });
     for (let j = 0; j < p; j++) {
-      const nm = f.predictors[j]!;
-      const c = chunk.columns[nm]!;
-      if (ptype[j] === 'factor') {
-        factorLevels[j] = c.levels ?? factorLevels[j];
-        continue;
-      }
-      let { x, valid } = toF64(c, m);
+      if (ptype[j] === 'factor') continue;
+      let x = pc.columns[j] as Float64Array;
+      let valid: Uint8Array | undefined;
       if (zeroW > 0) {
         // rows without weight (or response) take no part in the bins either
         const keep = m - zeroW;
@@ -223,27 +193,34 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
   const los: number[] = [];
   const his: number[] = [];
   for (let j = 0; j < p; j++) {
-    const nm = f.predictors[j]!;
+    const nm = preds[j]!.label;
+    const pv = preds[j]!;
+    const vs = spec.variables.find((v) => v.label === pv.label);
+    const extra: Partial<FeatureInfo> = {};
+    if (pv.expr.type !== 'name') extra.expr = pv.expr;
+    if (vs?.fRange) extra.fLow = vs.fRange.low;
     let lo: number[];
     let hi: number[];
     if (ptype[j] === 'factor') {
-      const L = factorLevels[j]?.length ?? 0;
+      const L = pv.levels?.length ?? 0;
       if (L > 65534) throw new RxError('RX_ARG', `Factor "${nm}" has ${L} levels; at most 65534 are supported`, { column: nm });
       lo = Array.from({ length: L }, (_, i) => i);
       hi = lo.slice();
       categorical[j] = 1;
-      features.push({ name: nm, type: 'factor', levels: factorLevels[j] ?? [], lo, hi });
+      features.push({ name: nm, type: 'factor', levels: pv.levels ?? [], lo, hi, ...extra });
     } else {
       const s = sketches[j]!;
       const b = native.treeSketchBins(s.values, s.counts, opts.maxBins);
       lo = Array.from(b.lo);
       hi = Array.from(b.hi);
-      features.push({ name: nm, type: 'numeric', lo, hi });
+      features.push({ name: nm, type: 'numeric', lo, hi, ...extra });
     }
     nbins[j] = lo.length + 1;
     los.push(...lo, Number.NaN);
     his.push(...hi, Number.NaN);
   }
+  const binOff = new Int32Array(p);
+  for (let j = 1; j < p; j++) binOff[j] = binOff[j - 1]! + nbins[j - 1]!;
   const wide = nbins.some((b) => b > 256);
   const binned = wide ? new Uint16Array(n * p) : new Uint8Array(n * p);
   const loArr = Float64Array.from(los);
@@ -253,24 +230,21 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
   for await (const chunk of src.chunks(chunkOpts)) {
     const m = chunk.numRows;
     if (row + m > n) throw new RxError('RX_DATA_SOURCE', 'the data source returned more rows on the second pass than on the first');
+    const pc = buildPredictorColumns(spec, chunk, { response: false });
     for (let j = 0; j < p; j++) {
-      const c = chunk.columns[f.predictors[j]!]!;
       const base = j * n + row;
       if (ptype[j] === 'factor') {
-        const codes = c.data as Int32Array;
+        const codes = pc.columns[j] as Int32Array;
         const V = nbins[j]! - 1;
-        for (let i = 0; i < m; i++) binned[base + i] = c.valid && c.valid[i] === 0 ? V : codes[i]!;
+        for (let i = 0; i < m; i++) binned[base + i] = codes[i]! < 0 ? V : codes[i]!;
       } else {
-        const { x, valid } = toF64(c, m);
-        const fe = features[j]!;
-        native.treeBinNumeric(x, valid, Float64Array.from(fe.lo), Float64Array.from(fe.hi), binned, base);
+        native.treeBinNumeric(pc.columns[j] as Float64Array, undefined, loArr.subarray(binOff[j]!, binOff[j]! + nbins[j]! - 1), hiArr.subarray(binOff[j]!, binOff[j]! + nbins[j]! - 1), binned, base);
       }
     }
     row += m;
   }
   if (row !== n) throw new RxError('RX_DATA_SOURCE', 'the data source returned fewer rows on the second pass than on the first');
-  const response: ResponseInfo =
-    respKind === 'factor' ? { name: f.response, type: 'factor', levels: respLevels ?? [] } : { name: f.response, type: 'numeric' };
+  const response: ResponseInfo = respKind === 'factor' ? { name: respName, type: 'factor', levels: respLevels ?? [] } : { name: respName, type: 'numeric' };
   return { n, data: { binned, n, p, nbins, categorical, lo: loArr, hi: hiArr }, features, response, y, w, droppedMissingY: dropped };
 }
 
@@ -283,11 +257,11 @@ export async function readPredictors(
   const src = resolveSource(data, 'data');
   const schema = await src.schema();
   const names = schema.columns.map((c) => c.name);
-  for (const f of features)
-    if (!names.includes(f.name)) throw new RxError('RX_SCHEMA', `Predictor "${f.name}" is not in the data`, { column: f.name });
+  const need = features.flatMap((f) => (f.expr ? exprColumns(f.expr) : [f.name]));
+  for (const c of need) if (!names.includes(c)) throw new RxError('RX_SCHEMA', `Predictor "${c}" is not in the data`, { column: c });
   const ex = extra.filter((e) => names.includes(e));
   const chunks: Chunk[] = [];
-  for await (const c of src.chunks({ columns: [...new Set([...features.map((f) => f.name), ...ex])] })) chunks.push(c);
+  for await (const c of src.chunks({ columns: [...new Set([...need, ...ex])] })) chunks.push(c);
   const n = chunks.reduce((a, c) => a + c.numRows, 0);
   const p = features.length;
   const x = new Float64Array(n * p);
@@ -298,8 +272,20 @@ export async function readPredictors(
     const m = chunk.numRows;
     for (let j = 0; j < p; j++) {
       const fe = features[j]!;
-      const c = chunk.columns[fe.name]!;
       const base = j * n + row;
+      if (fe.expr && fe.fLow !== undefined) {
+        // F(x): code floor(x) - low within the training levels
+        const call = fe.expr as Extract<ExprNode, { type: 'call' }>;
+        const arg = (call.args.find((a) => a.name === 'x') ?? call.args.find((a) => a.name === undefined))!.value;
+        const { x: v, valid } = toF64(evalExpr(arg, chunk), m);
+        const L = fe.levels?.length ?? 0;
+        for (let i = 0; i < m; i++) {
+          const code = Math.floor(v[i]!) - fe.fLow;
+          x[base + i] = (valid && valid[i] === 0) || !(code >= 0 && code < L) ? Number.NaN : code;
+        }
+        continue;
+      }
+      const c = fe.expr ? evalExpr(fe.expr, chunk) : chunk.columns[fe.name]!;
       if (fe.type === 'factor') {
         if (c.type !== 'factor' && c.type !== 'string')
           throw new RxError('RX_SCHEMA', `Predictor "${fe.name}" was a factor in training but is ${c.type} here`, { column: fe.name });
