@@ -10,7 +10,7 @@
  * NaN scores and a null / NaN label.
  */
 import { resolveSource } from '../data/resolve.js';
-import type { Chunk, Column, ColumnInfo } from '../data/types.js';
+import type { Chunk, Column, ColumnInfo, DataSink, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { exprColumns } from '../expr/eval.js';
 import type { DesignSpec } from '../models/design.js';
@@ -25,6 +25,10 @@ export interface MlPredictOptions {
   checkFactorLevels?: boolean;
   /** Appended to the output column names (MicrosoftML's `suffix`). */
   suffix?: string;
+  /** Also write the output columns to this sink (one chunk); the result is still returned. */
+  outData?: DataSink;
+  /** Replace an existing outData (default true). */
+  overwrite?: boolean;
 }
 
 export interface MlLinearData {
@@ -115,7 +119,36 @@ export async function predictChunks(
       out[name + suffix] = a;
     } else out[name + suffix] = cols.flatMap((c) => Array.from(c as ArrayLike<unknown>));
   }
+  if (opts.outData) await writeColumns(out, opts.outData, opts.overwrite ?? true);
   return out;
+}
+
+/** Writes named columns to a sink: Float64Arrays and all-number columns as float64, others as strings. */
+async function writeColumns(t: Record<string, ArrayLike<unknown>>, sink: DataSink, overwrite: boolean): Promise<void> {
+  const names = Object.keys(t);
+  const n = names.length > 0 ? t[names[0]!]!.length : 0;
+  const columns: Record<string, Column> = {};
+  const schema: Schema = { columns: [], numRows: n };
+  for (const nm of names) {
+    const v = t[nm]!;
+    const arr = Array.from(v);
+    if (v instanceof Float64Array || arr.every((x) => x === null || typeof x === 'number')) {
+      columns[nm] = { type: 'float64', data: v instanceof Float64Array ? v : Float64Array.from(arr, (x) => (x === null ? Number.NaN : (x as number))) };
+      schema.columns.push({ name: nm, type: 'float64' });
+    } else {
+      const data = arr.map((x) => (x === null || x === undefined ? null : String(x)));
+      columns[nm] = { type: 'string', data, valid: Uint8Array.from(data, (x) => (x === null ? 0 : 1)) };
+      schema.columns.push({ name: nm, type: 'string' });
+    }
+  }
+  const w = await sink.open(schema, { overwrite, append: 'none' });
+  try {
+    await w.write({ numRows: n, startRow: 0, names, columns });
+    await w.close();
+  } catch (e) {
+    await w.abort(e);
+    throw e;
+  }
 }
 
 export class RxMlLinearModel {

@@ -4,6 +4,7 @@
  * normalisation fold-back, rxPredict / rxSerializeModel / ONNX (onnxruntime-node) round trips.
  */
 import { describe, expect, it } from 'vitest';
+import { MemorySink } from '../../lib/etl/common.js';
 import { RxMlLinearModel, rxLogisticRegression } from '../../lib/ml/index.js';
 import { rxToOnnx } from '../../lib/onnx/index.js';
 import { rxPredict } from '../../lib/predict.js';
@@ -128,6 +129,22 @@ describe('rxLogisticRegression (binary)', () => {
     expect(maxAbsDiff(out.Probability!.data as Float64Array, pred.Probability as Float64Array)).toBeLessThan(1e-9);
     const ol = out.PredictedLabel!.data as string[];
     for (const [i, l] of lab.entries()) if (l !== null) expect(ol[i]).toBe(l);
+  });
+
+  it('rxPredict writes MicrosoftML columns (with suffix and extra variables) to outData', async () => {
+    const t: Table = { ...bc, diagnosis: (bc.label as number[]).map((v) => (v === 1 ? 'malignant' : 'benign')) };
+    const m = await rxLogisticRegression(`diagnosis ~ ${ref.binary.features.join(' + ')}`, t);
+    const sink = new MemorySink();
+    const pred = await rxPredict(m, t, { outData: sink, suffix: '_lr', extraVarsToWrite: ['thickness'] });
+    expect(Object.keys(pred)).toEqual(['thickness', 'PredictedLabel_lr', 'Score_lr', 'Probability_lr']);
+    const back: Record<string, unknown[]> = {};
+    for await (const c of sink.result().chunks())
+      for (const [k, col] of Object.entries(c.columns))
+        for (let i = 0; i < c.numRows; i++) (back[k] ??= []).push(col.valid && col.valid[i] === 0 ? null : (col.data as ArrayLike<unknown>)[i]);
+    expect(back.PredictedLabel_lr).toEqual(pred.PredictedLabel_lr);
+    expect(back.Score_lr!.length).toBe(699);
+    const bp = (back.Probability_lr as Array<number | null>).map((v) => (v === null ? Number.NaN : v));
+    expect(maxAbsDiff(bp, pred.Probability_lr as Float64Array)).toBe(0);
   });
 
   it('streams the data when the model matrix exceeds cacheBytes (same fit)', async () => {
