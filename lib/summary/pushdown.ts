@@ -199,14 +199,19 @@ function summaryPass(spec: SummarySpec, schema: Schema, ctx: SqlPassContext): Sq
   type Branch = { item: number; keys: string[]; values: string[]; from: string; where?: string; group?: boolean };
   const branches: Branch[] = [];
   // global branch: rows; per num/numby item: moments (with keep) and missing
+  // each item's counted value (NULL where the row does not count) is computed once per row
+  // in a fenced level, not once per aggregate; missing = rows that count - present values
   const gvals = ['COUNT(*) AS rx_rows'];
+  const gInner = ['rx_b0.*', `CASE WHEN ${keep} AND ${wok} THEN 1 END AS rx_kw`];
   spec.items.forEach((it, k) => {
     if (it.kind === 'cat') return;
     const x = xOf(it.x);
-    gvals.push(`COUNT(CASE WHEN ${keep} AND ${wok} AND NOT ${ctx.valid(x)} THEN 1 END) AS rx_m${k}`);
-    gvals.push(...momentAggs(ctx, counted(x), w ? `CASE WHEN ${keep} AND ${wok} AND ${ctx.valid(x)} THEN ${w} END` : null, w ? shiftOf(x) : null, `rx_a${k}_`));
+    const v = `rx_v${k}`;
+    gInner.push(`${counted(x)} AS ${v}`);
+    gvals.push(`COUNT(rx_kw) - COUNT(${v}) AS rx_m${k}`);
+    gvals.push(...momentAggs(ctx, v, w ? `CASE WHEN ${v} IS NOT NULL THEN ${w} END` : null, w ? shiftOf(x) : null, `rx_a${k}_`));
   });
-  branches.push({ item: -1, keys: [], values: gvals, from: `${innerSql} AS rx_b${shiftJoin}` });
+  branches.push({ item: -1, keys: [], values: gvals, from: `(SELECT ${gInner.join(', ')} FROM ${innerSql} AS rx_b0${fence(ctx)}) AS rx_b${shiftJoin}` });
   spec.items.forEach((it, k) => {
     const keys = keyAlias[k]!;
     if (it.kind === 'cat') {
