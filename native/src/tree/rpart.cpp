@@ -58,6 +58,14 @@ struct Shared {
   GrowParams gp;
 };
 
+// Direction of a training row of the node at a split: bins compare like values there.
+inline int split_dir_bin(const Data& d, const SplitRec& s, int64_t r) {
+  const int b = d.bin(s.var, r);
+  if (b == d.nbins[s.var] - 1) return 0;
+  if (!s.dir.empty()) return b < static_cast<int>(s.dir.size()) ? s.dir[b] : 0;
+  return b <= s.bin ? s.ncat : -s.ncat;
+}
+
 // Direction of row r at a split (kLeft / kRight), 0 when its variable is missing (or the
 // factor level was not seen at the node).
 inline int split_dir(const Data& d, const SplitRec& s, int64_t r) {
@@ -163,12 +171,53 @@ class Fit {
     l.cnt = static_cast<double>(e - b);
     l.h = 0;
     l.g.assign(Kh, 0);
+    me.wt = 0;
+    if (p_.method == 1) {
+      // one pass: histogram totals and class weights
+      me.classWt.assign(K, 0);
+      double* cw = me.classWt.data();
+      double lh = 0, wt = 0;
+      const double *H = s_.h.data(), *G = s_.g.data(), *Y = s_.y, *W = s_.w;
+      if (Kh == 1) {
+        double lg = 0;
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t r = rows[i];
+          lh += H[r];
+          lg += G[r];
+          cw[static_cast<int>(Y[r])] += W[r];
+          wt += W[r];
+        }
+        l.g[0] = lg;
+      } else {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t r = rows[i];
+          lh += H[r];
+          for (int k = 0; k < Kh; ++k) l.g[k] += G[r * Kh + k];
+          cw[static_cast<int>(Y[r])] += W[r];
+          wt += W[r];
+        }
+      }
+      l.h = lh;
+      me.wt = wt;
+      int best = 0;
+      double dev = 0;
+      for (int i = 0; i < K; ++i) {
+        double sum = 0;
+        for (int j = 0; j < K; ++j) sum += me.classWt[j] * p_.loss[j * K + i] * s_.priorAdj[j];
+        if (i == 0 || sum < dev) {
+          best = i;
+          dev = sum;
+        }
+      }
+      me.yval = best;
+      me.risk = dev;
+      return;
+    }
     for (int64_t i = b; i < e; ++i) {
       int64_t r = rows[i];
       l.h += s_.h[r];
       for (int k = 0; k < Kh; ++k) l.g[k] += s_.g[r * Kh + k];
     }
-    me.wt = 0;
     if (p_.method == 0) {
       double sw = 0, sy = 0;
       for (int64_t i = b; i < e; ++i) {
@@ -187,24 +236,7 @@ class Fit {
       me.risk = ss;
       return;
     }
-    me.classWt.assign(K, 0);
-    for (int64_t i = b; i < e; ++i) {
-      int64_t r = rows[i];
-      me.classWt[static_cast<int>(s_.y[r])] += s_.w[r];
-      me.wt += s_.w[r];
-    }
-    int best = 0;
-    double dev = 0;
-    for (int i = 0; i < K; ++i) {
-      double sum = 0;
-      for (int j = 0; j < K; ++j) sum += me.classWt[j] * p_.loss[j * K + i] * s_.priorAdj[j];
-      if (i == 0 || sum < dev) {
-        best = i;
-        dev = sum;
-      }
-    }
-    me.yval = best;
-    me.risk = dev;
+    (void)K;
   }
 
   // class weights (aprior scaled) of a histogram entry (cnt, h, g...)
@@ -441,10 +473,14 @@ class Fit {
     return std::move(l.hist);
   }
 
-  int partition(int nd, int64_t b, int64_t e, int depth, HistPtr hist, double& sumrisk, bool isRoot) {
+  int partition(int nd, int64_t b, int64_t e, int depth, HistPtr hist, double& sumrisk, bool isRoot, Leaf* pre = nullptr) {
     Leaf l;
+    if (pre) {
+      l = std::move(*pre);  // node statistics and totals already computed (eval)
+    } else {
+      eval(nodes[nd], b, e, l);
+    }
     l.depth = depth;
-    eval(nodes[nd], b, e, l);
     double tempcp = isRoot ? nodes[nd].risk : std::min(nodes[nd].risk, nodes[nd].complexity);
     auto make_leaf = [&]() {
       nodes[nd].complexity = alpha_;
@@ -476,7 +512,7 @@ class Fit {
     // primary directions, surrogates, routing: [left | right | remaining]
     int64_t* rows = gr_->rows().data();
     const SplitRec& P = nodes[nd].primary[0];
-    for (int64_t i = b; i < e; ++i) dirBuf_[i - b] = static_cast<int8_t>(split_dir(d_, P, rows[i]));
+    for (int64_t i = b; i < e; ++i) dirBuf_[i - b] = static_cast<int8_t>(split_dir_bin(d_, P, rows[i]));
     nodes[nd].surrogate.clear();
     nodes[nd].lastDir = 0;
     if (p_.maxSurrogate > 0) surrogates(nodes[nd], b, e);
@@ -488,7 +524,7 @@ class Fit {
       int dir = dirBuf_[i - b];
       if (dir == 0 && p_.useSurrogate > 0) {
         for (SplitRec& s : me.surrogate) {
-          dir = split_dir(d_, s, r);
+          dir = split_dir_bin(d_, s, r);
           if (dir != 0) {
             s.count++;
             break;
@@ -521,6 +557,8 @@ class Fit {
     nodes[nd].right = R;
     // children histograms: the smaller built, the larger = parent - smaller - remaining
     HistPtr hl, hr;
+    Leaf smallLeaf;
+    int smallEvaluated = 0;  // 1: left child evaluated, 2: right
     {
       const bool canL = may_split(static_cast<int>(nl), depth + 1), canR = may_split(static_cast<int>(nr), depth + 1);
       const bool leftSmall = nl <= nr;
@@ -529,11 +567,10 @@ class Fit {
       const int64_t gb = leftSmall ? b + nl : b, ge = leftSmall ? b + nl + nr : b + nl;
       HistPtr hs, hg;
       if (canS) {
-        Leaf ls;
-        ls.depth = depth + 1;
-        Node tmpNode;
-        eval(tmpNode, sb, se, ls);
-        hs = build(ls);
+        smallLeaf.depth = depth + 1;
+        eval(nodes[leftSmall ? L : R], sb, se, smallLeaf);
+        smallEvaluated = leftSmall ? 1 : 2;
+        hs = build(smallLeaf);
       }
       if (canG) {
         hg = std::move(hist);
@@ -554,7 +591,7 @@ class Fit {
     }
     double leftRisk = 0, rightRisk = 0;
     nodes[L].complexity = tempcp - alpha_;
-    int leftSplit = partition(L, b, b + nl, depth + 1, std::move(hl), leftRisk, false);
+    int leftSplit = partition(L, b, b + nl, depth + 1, std::move(hl), leftRisk, false, smallEvaluated == 1 ? &smallLeaf : nullptr);
     double myRisk = nodes[nd].risk, myCp = nodes[nd].complexity;
     if (isRoot) myCp = myRisk;
     tempcp = (myRisk - leftRisk) / (leftSplit + 1);
@@ -562,7 +599,7 @@ class Fit {
     if (tempcp < tempcp2) tempcp = tempcp2;
     if (tempcp > myCp) tempcp = myCp;
     nodes[R].complexity = tempcp - alpha_;
-    int rightSplit = partition(R, b + nl, b + nl + nr, depth + 1, std::move(hr), rightRisk, false);
+    int rightSplit = partition(R, b + nl, b + nl + nr, depth + 1, std::move(hr), rightRisk, false, smallEvaluated == 2 ? &smallLeaf : nullptr);
     double lc = nodes[L].complexity, rc = nodes[R].complexity;
     tempcp = (myRisk - (leftRisk + rightRisk)) / (leftSplit + rightSplit + 1);
     if (rc > lc) {
