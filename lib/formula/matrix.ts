@@ -358,6 +358,8 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
  * and each term with a factor is one group giving, per row, the X column of its non-zero
  * entry (gcols, -1 for a dropped reference level) and its value (gvals: the product of the
  * term's numeric variables; null when no group has numeric variables, i.e. all ones).
+ * With opts.scratch, D, gcols, gvals and y are views of its reused arrays (valid until the
+ * next call with the same scratch).
  */
 export interface GroupedMatrix {
   n: number;
@@ -379,7 +381,7 @@ export interface GroupedMatrix {
 }
 
 /** Builds the grouped model matrix of a chunk (same rows, columns and values as buildModelMatrix). */
-export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions & { scratch?: { D?: Float64Array; G?: Int32Array; V?: Float64Array } } = {}): GroupedMatrix {
+export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptions & { scratch?: { D?: Float64Array; G?: Int32Array; V?: Float64Array; Y?: Float64Array; P?: Float64Array } } = {}): GroupedMatrix {
   const n = chunk.numRows;
   const { vals, y0, off0, m, rowIndex, rows } = prepareRows(spec, chunk, opts);
   const xcol = xColumns(spec);
@@ -422,16 +424,24 @@ export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOpt
         sizes.push(spec.variables[v]!.levels!.length);
       }
     }
+    if (facs.length === 0) {
+      // numeric term: the product of its variables straight into its dense column
+      if (xcol[t.start]! < 0) continue;
+      const col = D.subarray(di * m, di * m + m);
+      di++;
+      gather(nums[0]!, rows, col);
+      for (let q = 1; q < nums.length; q++) mulGather(col, nums[q]!, rows);
+      continue;
+    }
     let w: Float64Array | null = null;
     if (nums.length > 0) {
-      prod ??= new Float64Array(m);
+      if (!prod) {
+        if (!sc.P || sc.P.length < m) sc.P = new Float64Array(m);
+        prod = sc.P.subarray(0, m);
+      }
       gather(nums[0]!, rows, prod);
       for (let q = 1; q < nums.length; q++) mulGather(prod, nums[q]!, rows);
       w = prod;
-    }
-    if (facs.length === 0) {
-      if (xcol[t.start]! >= 0) D.set(w!, di++ * m);
-      continue;
     }
     const map = xcol.subarray(t.start, t.start + t.size);
     const combo = termCombo(facs, sizes, n);
@@ -445,7 +455,11 @@ export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOpt
     gi++;
   }
   let y: Float64Array | null = null;
-  if (y0) gather(y0, rows, (y = new Float64Array(m)));
+  if (y0) {
+    if (!sc.Y || sc.Y.length < m) sc.Y = new Float64Array(m);
+    y = sc.Y.subarray(0, m);
+    gather(y0, rows, y);
+  }
   let offset: Float64Array | null = null;
   if (off0) gather(off0, rows, (offset = new Float64Array(m)));
   return { n: m, p: spec.p, D, pd, dcols: Int32Array.from(dense), ng, gcols, gvals, y, offset, rowIndex, nMissing: n - m };

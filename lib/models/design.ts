@@ -217,7 +217,7 @@ export function useGrouped(spec: DesignSpec): boolean {
   return spec.xCols.length <= GROUPED_MAX_P && m.terms.some((t) => t.vars.some((v) => m.variables[v]!.kind === 'factor'));
 }
 
-const groupedScratch: { D?: Float64Array; G?: Int32Array; V?: Float64Array } = {};
+const groupedScratch: { D?: Float64Array; G?: Int32Array; V?: Float64Array; Y?: Float64Array; P?: Float64Array } = {};
 
 /**
  * Builds the design of a chunk block by block in grouped form (arrays valid only until `fn`

@@ -48,6 +48,8 @@ describe('grouped cross-products (factor terms as one-hot groups)', () => {
     ['y ~ x * f + g:z', {}, true],
     ['y ~ f:g + x', { dropFirst: true }, false],
     ['y ~ f + x + g', { cube: true }, true],
+    ['y ~ f', { cube: true }, false],
+    ['y ~ f:x + g', {}, true],
   ];
   for (const [formula, o, weighted] of cases) {
     it(`${formula} ${JSON.stringify(o)}${weighted ? ' weighted' : ''}: same sums as the dense kernel`, async () => {
