@@ -2,17 +2,18 @@
 // onnxruntime-node on the same model exported with rxToOnnx.
 //  - model: rxFastTrees, 100 trees, 31 leaves, 28 numeric features, trained on 50k rows
 //    of a seeded synthetic binary task (generated in memory; nothing is written to disk)
-//  - single row: 100k scoreRow calls (native) / 20k session.run calls (onnxruntime:
+//  - single row: 100k scoreRow(x) calls and 100k `scorer.input.set(x); scorer.score()`
+//    calls (the bound, argument-free path) (native) / 20k session.run calls (onnxruntime:
 //    one [1,1] tensor per input column, as the exported graph takes them), per-call
 //    latency p50 / p99 from process.hrtime
-//  - batch: 1M rows, median of 3 (native: scoreBatch on the thread budget; onnxruntime:
+//  - batch: 1M rows, median of 3 alternating runs (native: scoreBatch on the thread budget; onnxruntime:
 //    session.run with 28 [1M,1] tensors, default intra-op threads)
 //  - XGBoost (python) 100 trees depth 6 on the same data, predict on 1M rows, when
 //    available, for context. An XGBoost -> ONNX comparison needs onnxmltools, which is
 //    checked for and reported as skipped when absent.
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { median, python, row } from './lib.mjs';
 
@@ -92,9 +93,29 @@ export default async function scoring(ctx) {
   const t0 = performance.now();
   for (let i = 0; i < N1; i++) sink += scorer.scoreRow(rowsBuf[i % R])[1];
   const loopUs = ((performance.now() - t0) * 1000) / N1;
-  const nativeRow = { p50Us: quantile(lat, 0.5), p99Us: quantile(lat, 0.99), meanUsUntimedLoop: +loopUs.toFixed(3), timerOverheadP50Us: quantile(over, 0.5) };
+  const nativeRow = { p50Us: quantile(lat, 0.5), p99Us: quantile(lat, 0.99), meanUsUntimedLoop: +loopUs.toFixed(3), timerOverheadP50Us: quantile(over, 0.5), loadAverage1m: +loadavg()[0].toFixed(2) };
   ctx.log('native single row', nativeRow, sink > 0);
   results.push(row('native scoreRow latency (100 trees x 31 leaves, 28 features)', N1, nativeRow.p50Us / 1e6, nativeRow));
+  // the bound path: copy the row into the scorer's own input, then score() with no arguments
+  const inp = scorer.input;
+  for (let i = 0; i < 20_000; i++) {
+    inp.set(rowsBuf[i % R]);
+    scorer.score();
+  }
+  const latB = new Float64Array(N1);
+  for (let i = 0; i < N1; i++) {
+    const xr = rowsBuf[i % R];
+    const t0 = process.hrtime.bigint();
+    inp.set(xr);
+    const r = scorer.score();
+    const t1 = process.hrtime.bigint();
+    sink += r[1];
+    latB[i] = Number(t1 - t0) / 1000;
+  }
+  latB.sort();
+  const boundRow = { p50Us: quantile(latB, 0.5), p99Us: quantile(latB, 0.99), loadAverage1m: +loadavg()[0].toFixed(2) };
+  ctx.log('native bound single row', boundRow);
+  results.push(row('native input.set(x) + score() latency, same model (bound input, no arguments)', N1, boundRow.p50Us / 1e6, boundRow));
 
   const feedsOf = (xr) => Object.fromEntries(names.map((nm, j) => [nm, new ort.Tensor('float64', Float64Array.of(xr[j]), [1, 1])]));
   for (let i = 0; i < 500; i++) await session.run(feedsOf(rowsBuf[i % R]));
@@ -112,30 +133,29 @@ export default async function scoring(ctx) {
   results.push(row('onnxruntime-node session.run latency, same model (28 [1,1] inputs)', N2, ortRow.p50Us / 1e6, { ...ortRow, nativeSpeedupP50: +(ortRow.p50Us / nativeRow.p50Us).toFixed(1) }));
 
   // ---- batch 1M rows
+  // native and onnxruntime runs alternate, so a change in machine load hits both alike
   await scorer.scoreBatch(test.x.subarray(0, 10_000 * P), 10_000);
-  const tb = [];
-  let nat;
-  for (let r = 0; r < 3; r++) {
-    const a = performance.now();
-    nat = await scorer.scoreBatch(test.x, n);
-    tb.push((performance.now() - a) / 1000);
-  }
-  const nativeBatch = median(tb);
   const feeds = Object.fromEntries(names.map((nm, j) => [nm, new ort.Tensor('float64', test.x.subarray(j * n, (j + 1) * n), [n, 1])]));
   await session.run(Object.fromEntries(names.map((nm, j) => [nm, new ort.Tensor('float64', test.x.subarray(j * n, j * n + 1000), [1000, 1])])));
+  const tb = [];
   const to = [];
+  let nat;
   let ortOut;
   for (let r = 0; r < 3; r++) {
-    const a = performance.now();
+    let a = performance.now();
+    nat = await scorer.scoreBatch(test.x, n);
+    tb.push((performance.now() - a) / 1000);
+    a = performance.now();
     ortOut = await session.run(feeds);
     to.push((performance.now() - a) / 1000);
   }
+  const nativeBatch = median(tb);
   const ortBatch = median(to);
   let maxDiff = 0;
   const op = ortOut.probabilities.data;
   const w = scorer.width; // rxFastTrees binary: [p0, p1, raw score] per row
   for (let i = 0; i < n; i++) maxDiff = Math.max(maxDiff, Math.abs(op[i * 2 + 1] - nat[i * w + 1]));
-  results.push(row('native scoreBatch, 1M rows (100 trees x 31 leaves)', n, nativeBatch, { rowsPerSec: Math.round(n / nativeBatch), times: tb, threads: rx.rxOptions().numThreads }));
+  results.push(row('native scoreBatch, 1M rows (100 trees x 31 leaves)', n, nativeBatch, { rowsPerSec: Math.round(n / nativeBatch), times: tb, threads: rx.rxOptions().numThreads, loadAverage1m: +loadavg()[0].toFixed(2) }));
   results.push(
     row('onnxruntime-node batch, 1M rows, same model', n, ortBatch, {
       rowsPerSec: Math.round(n / ortBatch),

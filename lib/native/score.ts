@@ -7,6 +7,8 @@ export type ScorerHandle = { readonly __scorer: unique symbol };
 
 /** Tree post-processing codes (native/src/score/scorer.h TreePost). */
 export const TREE_POST = { raw: 0, exp: 1, sigmoidPair: 2, softmax: 3, pair: 4, sigmoidTriple: 5 } as const;
+/** Functions of one numeric input the linear scorer applies (native/src/score/scorer.h NumFn). */
+export const NUM_FN = { log: 1, exp: 2, sqrt: 3, abs: 4, log10: 5, log2: 6, log1p: 7, expm1: 8 } as const;
 /** Link codes (native/src/score/scorer.h Link). */
 export const LINK_CODE = { identity: 0, log: 1, logit: 2, probit: 3, cloglog: 4, inverse: 5, '1/mu^2': 6, sqrt: 7, power: 8 } as const;
 
@@ -19,6 +21,8 @@ export interface LinearSpecNative {
   facIdx: Int32Array;
   facSize: Int32Array;
   slot: Int32Array;
+  /** Per numIdx entry: NUM_FN code applied to the input first (absent = none). */
+  numFn?: Int32Array;
   beta: Float64Array;
   offsets: Int32Array;
   link: number;

@@ -21,7 +21,7 @@ import { resolveSource } from '../data/resolve.js';
 import type { Chunk } from '../data/types.js';
 import { RxError } from '../errors.js';
 import type { ModelSpec } from '../formula/spec.js';
-import { LINK_CODE, type ScorerHandle, TREE_POST, scoreNative } from '../native/score.js';
+import { LINK_CODE, NUM_FN, type ScorerHandle, TREE_POST, scoreNative } from '../native/score.js';
 import { argError } from '../validate.js';
 import { rxToOnnx } from './index.js';
 import { type LinearModelLike, isLinearModelLike } from './linear.js';
@@ -76,7 +76,11 @@ function compileTrees(m: TreeModelLike): Compiled {
 }
 
 function nativeUnsupported(what: string, formula: string): RxError {
-  return new RxError('RX_MODEL', `The native scorer takes formulas over plain columns; ${what} in "${formula}" is not one (score it with engine 'onnx' or rxPredict's default engine)`, { text: what });
+  return new RxError(
+    'RX_MODEL',
+    `The native scorer takes formulas over plain columns and ${Object.keys(NUM_FN).join('/')} of one column; ${what} in "${formula}" is not one (score it with engine 'onnx' or rxPredict's default engine)`,
+    { text: what },
+  );
 }
 
 function compileLinear(m: LinearModelLike): Compiled {
@@ -94,9 +98,17 @@ function compileLinear(m: LinearModelLike): Compiled {
     inputs.push(levels ? { name, type, levels: levels.slice() } : { name, type });
     return inputs.length - 1;
   };
-  const varInput = spec.variables.map((v) => {
-    if (v.expr.type !== 'name' || v.fRange) throw nativeUnsupported(v.label, spec.formula);
-    return v.kind === 'factor' ? inputOf(v.expr.name, 'factor', v.levels ?? []) : inputOf(v.expr.name, 'numeric');
+  // numeric variables may be a column or one of NUM_FN applied to a column (log(x), sqrt(x) ...)
+  const varFn = spec.variables.map(() => 0);
+  const varInput = spec.variables.map((v, vi) => {
+    if (v.fRange) throw nativeUnsupported(v.label, spec.formula);
+    if (v.expr.type === 'name') return v.kind === 'factor' ? inputOf(v.expr.name, 'factor', v.levels ?? []) : inputOf(v.expr.name, 'numeric');
+    const e = v.expr as { type: string; fn?: string; args?: Array<{ name?: string; value: { type: string; name?: string } }> };
+    const code = e.type === 'call' && e.fn !== undefined && Object.hasOwn(NUM_FN, e.fn) ? NUM_FN[e.fn as keyof typeof NUM_FN] : undefined;
+    const arg = e.args?.length === 1 && e.args[0]!.name === undefined ? e.args[0]!.value : undefined;
+    if (v.kind === 'factor' || code === undefined || arg?.type !== 'name' || arg.name === undefined) throw nativeUnsupported(v.label, spec.formula);
+    varFn[vi] = code;
+    return inputOf(arg.name, 'numeric');
   });
   const offsets = spec.offsets.map((o) => {
     if (o.type !== 'name') throw nativeUnsupported('an offset expression', spec.formula);
@@ -112,6 +124,7 @@ function compileLinear(m: LinearModelLike): Compiled {
   }
   const numOff = [0];
   const numIdx: number[] = [];
+  const numFn: number[] = [];
   const facOff = [0];
   const facIdx: number[] = [];
   const facSize: number[] = [];
@@ -122,7 +135,10 @@ function compileLinear(m: LinearModelLike): Compiled {
       if (v.kind === 'factor') {
         facIdx.push(varInput[vi]!);
         facSize.push(v.levels!.length);
-      } else numIdx.push(varInput[vi]!);
+      } else {
+        numIdx.push(varInput[vi]!);
+        numFn.push(varFn[vi]!);
+      }
     }
     numOff.push(numIdx.length);
     facOff.push(facIdx.length);
@@ -151,6 +167,7 @@ function compileLinear(m: LinearModelLike): Compiled {
     facIdx: Int32Array.from(facIdx),
     facSize: Int32Array.from(facSize),
     slot: Int32Array.from(slot),
+    numFn: Int32Array.from(numFn),
     beta: Float64Array.from(beta),
     offsets: Int32Array.from(offsets),
     link,

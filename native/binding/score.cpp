@@ -116,6 +116,7 @@ Napi::Value LinearCreate(const Napi::CallbackInfo& info) {
     s.facIdx = I32Vec(env, o, "facIdx");
     s.facSize = I32Vec(env, o, "facSize");
     s.slot = I32Vec(env, o, "slot");
+    if (!o.Get("numFn").IsUndefined()) s.numFn = I32Vec(env, o, "numFn");
     s.offsets = I32Vec(env, o, "offsets");
     auto beta = F64(env, o, "beta");
     s.beta.assign(beta.first, beta.first + beta.second);

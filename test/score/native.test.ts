@@ -135,11 +135,24 @@ describe('native scorer', () => {
     expect(s.scoreRow(Float64Array.of(40, 99))).toBeNaN();
   });
 
-  it('expression terms: native refuses with RX_MODEL, onnx scores them', async () => {
-    const m = await rxLinMod('hours_per_week ~ log(age) + sex', a.train);
-    expect(() => createScorer(m)).toThrow(expect.objectContaining({ code: 'RX_MODEL' }));
+  it('functions of one column (log, sqrt, exp ...) score natively; other expressions are refused with RX_MODEL, onnx scores them', async () => {
+    const m = await rxLinMod('hours_per_week ~ log(age) + sqrt(education_num) + log1p(capital_gain) + sex + log(age):sex', a.train);
     const ref = (await rxPredict(m, a.test, { checkFactorLevels: false }))['hours_per_week_Pred'] as Float64Array;
-    expect(maxAbsDiff((await rxScore(m, a.test, { engine: 'onnx' }))['hours_per_week_Pred'] as Float64Array, ref)).toBeLessThanOrEqual(1e-9);
+    const s = createScorer(m);
+    expect(s.inputs.map((i) => i.name)).toEqual(['age', 'education_num', 'capital_gain', 'sex']);
+    expect(maxAbsDiff((await rxScore(m, a.test))['hours_per_week_Pred'] as Float64Array, ref)).toBeLessThanOrEqual(TOL);
+    // log of a negative input: the row is missing, as in rxPredict
+    const neg = { age: [-3, 30], education_num: [9, 9], capital_gain: [0, 0], sex: ['Male', 'Male'] };
+    const refNeg = (await rxPredict(m, neg))['hours_per_week_Pred'] as Float64Array;
+    const natNeg = (await rxScore(m, neg))['hours_per_week_Pred'] as Float64Array;
+    expect(natNeg[0]).toBeNaN();
+    expect(Number.isNaN(refNeg[0]!) || refNeg[0] === null).toBe(true);
+    expect(Math.abs(natNeg[1]! - refNeg[1]!)).toBeLessThanOrEqual(TOL);
+    s.dispose();
+    const m2 = await rxLinMod('hours_per_week ~ I(age^2) + sex', a.train);
+    expect(() => createScorer(m2)).toThrow(expect.objectContaining({ code: 'RX_MODEL' }));
+    const ref2 = (await rxPredict(m2, a.test, { checkFactorLevels: false }))['hours_per_week_Pred'] as Float64Array;
+    expect(maxAbsDiff((await rxScore(m2, a.test, { engine: 'onnx' }))['hours_per_week_Pred'] as Float64Array, ref2)).toBeLessThanOrEqual(1e-9);
   });
 
   it('rejects malformed tree arrays with RX_MODEL and bad handles with RX_ARG', async () => {

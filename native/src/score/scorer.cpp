@@ -287,6 +287,9 @@ LinearScorer::LinearScorer(LinearSpec s) : s_(std::move(s)) {
   for (int32_t j : s_.numIdx) input(j);
   for (int32_t j : s_.facIdx) input(j);
   for (int32_t j : s_.offsets) input(j);
+  if (!s_.numFn.empty() && s_.numFn.size() != s_.numIdx.size()) bad("numFn must have one code per numeric index");
+  for (int32_t f : s_.numFn)
+    if (f < kFnNone || f > kFnExpm1) bad("unknown function code");
   for (std::size_t t = 0; t < T; ++t) {
     if (s_.numOff[t] < 0 || s_.numOff[t + 1] < s_.numOff[t] || s_.numOff[t + 1] > static_cast<int32_t>(s_.numIdx.size())) bad("bad numeric offsets");
     if (s_.facOff[t] < 0 || s_.facOff[t + 1] < s_.facOff[t] || s_.facOff[t + 1] > static_cast<int32_t>(s_.facIdx.size())) bad("bad factor offsets");
@@ -299,6 +302,31 @@ LinearScorer::LinearScorer(LinearSpec s) : s_(std::move(s)) {
   }
 }
 
+namespace {
+inline double apply_fn(int32_t f, double v) {
+  switch (f) {
+    case kFnLog:
+      return std::log(v);
+    case kFnExp:
+      return std::exp(v);
+    case kFnSqrt:
+      return std::sqrt(v);
+    case kFnAbs:
+      return std::fabs(v);
+    case kFnLog10:
+      return std::log10(v);
+    case kFnLog2:
+      return std::log2(v);
+    case kFnLog1p:
+      return std::log1p(v);
+    case kFnExpm1:
+      return std::expm1(v);
+    default:
+      return v;
+  }
+}
+}  // namespace
+
 template <typename Get>
 inline double LinearScorer::eta(Get get) const {
   double eta = s_.intercept;
@@ -306,7 +334,10 @@ inline double LinearScorer::eta(Get get) const {
   const std::size_t T = s_.slot.size();
   for (std::size_t t = 0; t < T; ++t) {
     double prod = 1;
-    for (int32_t q = s_.numOff[t]; q < s_.numOff[t + 1]; ++q) prod *= get(s_.numIdx[q]);
+    if (s_.numFn.empty())
+      for (int32_t q = s_.numOff[t]; q < s_.numOff[t + 1]; ++q) prod *= get(s_.numIdx[q]);
+    else
+      for (int32_t q = s_.numOff[t]; q < s_.numOff[t + 1]; ++q) prod *= apply_fn(s_.numFn[q], get(s_.numIdx[q]));
     int64_t combo = 0, stride = 1;
     for (int32_t q = s_.facOff[t]; q < s_.facOff[t + 1]; ++q) {
       const double c = get(s_.facIdx[q]);

@@ -101,8 +101,10 @@ class TreeScorer : public Scorer {
 };
 
 // Linear predictor over raw inputs: eta = intercept + sum over offsets of x[o]
-//   + sum over terms of beta[slot(term, factor codes)] * product of the term's numerics,
+//   + sum over terms of beta[slot(term, factor codes)] * product of the term's numerics
+//   (each optionally through one of NumFn: log(x), exp(x), sqrt(x) ... in formulas),
 // then the inverse link. A NaN input (or a factor code outside its levels) gives NaN.
+enum NumFn { kFnNone = 0, kFnLog = 1, kFnExp = 2, kFnSqrt = 3, kFnAbs = 4, kFnLog10 = 5, kFnLog2 = 6, kFnLog1p = 7, kFnExpm1 = 8 };
 enum Link { kIdentity = 0, kLog = 1, kLogit = 2, kProbit = 3, kCloglog = 4, kInverse = 5, kInvSquare = 6, kSqrt = 7, kPower = 8 };
 
 struct LinearSpec {
@@ -111,6 +113,8 @@ struct LinearSpec {
   // per term t: numerics numIdx[numOff[t] .. numOff[t+1]), factors facIdx/facSize[facOff[t] ..),
   // coefficients beta[slot[t] + combo] with combo = sum code_j * prod(size of earlier factors)
   std::vector<int32_t> numOff, numIdx, facOff, facIdx, facSize, slot;
+  // per numeric factor numIdx[q]: a function applied to the input first (NumFn; empty = none)
+  std::vector<int32_t> numFn;
   std::vector<double> beta;
   std::vector<int32_t> offsets;
   int link = kIdentity;
