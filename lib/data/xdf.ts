@@ -697,7 +697,7 @@ export class RxXdfData implements DataSource, DataSink {
         if (bEnd > start && len > 0) {
           const lo = Math.max(start, base);
           const hi = Math.min(end, bEnd);
-          const nChunks = Math.ceil((hi - lo) / step);
+          const nChunks = Math.max(1, Math.ceil((hi - lo) / step)); // step may be Infinity (whole batches)
           let any = !take;
           for (let c = 0; !any && c < nChunks; c++) any = take!(k + c);
           if (!any) {

@@ -28,6 +28,7 @@ import {
   remapMoments,
   weightsOf,
 } from './core.js';
+import { crosstab2 } from '../native/summary.js';
 import { lchoose, pchisqUpper } from './dist.js';
 import { type Align, formatNumbers, layoutTable } from './format.js';
 import { type CommonOptions, dataLabel, runAcc, sourceOf } from './run.js';
@@ -64,6 +65,9 @@ function sync(st: CubeState): void {
   st.dims = nd;
 }
 
+/** Chunks of at least this many rows count two-way tables in the native kernel. */
+const NATIVE_MIN_ROWS = 8192;
+
 export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = registerAccumulator<CubeSpec, CubeState, CubeState>({
   name: 'rxCube',
   columns(spec) {
@@ -96,11 +100,16 @@ export const cubeAccumulator: AccumulatorDef<CubeSpec, CubeState, CubeState> = r
     const codes = st.tracks.map((t, f) => codesOf(chunk, t, spec.factors[f]!.label));
     sync(st);
     if (codes.length === 2 && spec.deps.length === 0 && !spec.weights) {
-      // common case (two-way table of counts): no cell-index array
+      // common case (two-way table of counts): no cell-index array; large chunks in the
+      // native kernel (multi-threaded, ~1 ns a row), small ones here
       const a = codes[0]!;
       const b = codes[1]!;
       const d0 = st.dims[0]!;
       const counts = st.counts;
+      if (n >= NATIVE_MIN_ROWS) {
+        st.missing += crosstab2(a.subarray(0, n), b.subarray(0, n), d0, st.dims[1]!, counts);
+        return st;
+      }
       let missing = 0;
       for (let i = 0; i < n; i++) {
         const x = a[i]!;

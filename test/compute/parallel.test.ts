@@ -193,12 +193,13 @@ describe('RxLocalParallel vs RxLocalSeq', () => {
       // a plain wrapper hides the file: the main thread reads and ships every chunk
       const shipped: DataSource = { kind: 'test', schema: () => xdf.schema(), chunks: (o?: ChunkOptions) => xdf.chunks(o) };
       const spec = { cols: ['x', 'y', 'z'] };
-      for (const rowsPerRead of [97, 400, 1000]) {
-        const o = { computeContext: par, rowsPerRead, reportProgress: 0 as const };
+      for (const rowsPerRead of [97, 400, 1000, undefined]) {
+        const o = { computeContext: par, ...(rowsPerRead === undefined ? {} : { rowsPerRead }), reportProgress: 0 as const };
         const viaShip = await runAccumulator(acc.moments, spec, shipped, o);
         expect(await runAccumulator(acc.moments, spec, xdf, o)).toEqual(viaShip);
         expect(await runAccumulator(acc.moments, spec, new TransientChunkSource(xdf), o)).toEqual(viaShip);
-        const s = await runAccumulator(acc.moments, spec, xdf, { computeContext: seq, rowsPerRead, reportProgress: 0 });
+        const s = await runAccumulator(acc.moments, spec, xdf, { ...o, computeContext: seq });
+        expect(s[1].n).toBe(3000); // y has no missing values: every row was read
         // and RxLocalSeq's to rounding
         viaShip.forEach((r: { n: number; min: number; max: number; mean: number; variance: number }, j: number) => {
           expect([r.n, r.min, r.max]).toEqual([s[j].n, s[j].min, s[j].max]);

@@ -126,6 +126,10 @@ describe('RxXdfData', () => {
       }
     }
     expect(parts.length).toBe(all.chunks.length);
+    // whole record batches (no rowsPerRead): worker 1 of 2 reads batches 1 and 3
+    const odd: number[] = [];
+    for await (const ch of xdf.chunksWhere({}, (i) => i % 2 === 1)) odd.push(ch.startRow);
+    expect(odd).toEqual([300, 900]);
     parts.sort((a, b) => a.startRow - b.startRow);
     parts.forEach((ch, i) => {
       for (const name of ch.names) expect(values(ch.columns[name]!), name).toEqual(values(all.chunks[i]!.columns[name]!));

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RxMemoryData } from '../../lib/data/memory.js';
 import { RxCrossTabsResult, type RxCubeResult, chiSquaredTest, fisherTest, rxChiSquaredTest, rxCrossTabs, rxCube, rxFisherTest } from '../../lib/summary/crosstabs.js';
+import { crosstab2 } from '../../lib/native/summary.js';
+import { isRxError } from '../../lib/errors.js';
 import { pnorm } from '../../lib/summary/dist.js';
 import { FIX, csvData, readCsvColumns } from './helpers.js';
 
@@ -202,5 +204,33 @@ describe('rxCrossTabs and tests', () => {
   it('normal tail helper agrees with known values', () => {
     rel(pnorm(-1.959963984540054), 0.025, 1e-12);
     rel(pnorm(-8), 6.22096057427178e-16, 1e-10);
+  });
+
+  it('large chunks count two-way tables in the native kernel: the same table as a row-by-row count', async () => {
+    const n = 300_001;
+    const a = new Int32Array(n);
+    const b = new Int32Array(n);
+    const want = new Float64Array(7 * 5);
+    let missing = 0;
+    for (let i = 0; i < n; i++) {
+      a[i] = i % 97 === 0 ? -1 : (i * 31) % 7;
+      b[i] = i % 89 === 0 ? -1 : (i * 17) % 5;
+      if (a[i]! < 0 || b[i]! < 0) missing++;
+      else want[a[i]! + 7 * b[i]!]! += 1;
+    }
+    const got = new Float64Array(35).fill(1);
+    expect(crosstab2(a, b, 7, 5, got)).toBe(missing);
+    expect(Array.from(got)).toEqual(Array.from(want, (v) => v + 1)); // added to what was there
+    const lv = (k: number) => Array.from({ length: k }, (_, j) => `L${j}`);
+    const r = await rxCrossTabs('~ A:B', new RxMemoryData({ A: { type: 'factor', data: a.map((v) => Math.max(v, 0)), levels: lv(7), valid: Uint8Array.from(a, (v) => (v < 0 ? 0 : 1)) }, B: { type: 'factor', data: b.map((v) => Math.max(v, 0)), levels: lv(5), valid: Uint8Array.from(b, (v) => (v < 0 ? 0 : 1)) } }, { rowsPerRead: 100_000 }));
+    const t = r.tables[0]!.values;
+    for (let i = 0; i < 7; i++) for (let j = 0; j < 5; j++) expect(t[i]![j]).toBe(want[i + 7 * j]);
+    let err: unknown;
+    try {
+      crosstab2(Int32Array.of(0, 7), Int32Array.of(0, 0), 7, 5, new Float64Array(35));
+    } catch (e) {
+      err = e;
+    }
+    expect(isRxError(err, 'RX_ARG')).toBe(true);
   });
 });
