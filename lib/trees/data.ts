@@ -176,7 +176,15 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
         x = fx;
         valid = fv;
       }
-      const s = sketches[j]!;
+      let s = sketches[j]!;
+      // an empty sketch admits every value: feed a first slice so the admission threshold
+      // (the k-th smallest hash) is set before the rest (same sketch: it is order independent)
+      const first = s.values.length === 0 && !s.full && x.length > 8 * k ? 4 * k : 0;
+      if (first > 0) {
+        s = native.treeSketchAdd(x.subarray(0, first), valid?.subarray(0, first), s.values, s.counts, s.missing, s.full, k);
+        x = x.subarray(first);
+        valid = valid?.subarray(first);
+      }
       sketches[j] = native.treeSketchAdd(x, valid, s.values, s.counts, s.missing, s.full, k);
     }
     n += m;
