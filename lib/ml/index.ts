@@ -10,7 +10,7 @@ export type { NeuralNetData, NeuralNetOptimizer, RxNeuralNetOptions } from './ne
 export { rxOneClassSvm, RxOneClassSvmModel } from './oneclasssvm.js';
 export type { OneClassSvmData, RxOneClassSvmOptions, SvmKernel, SvmKernelName } from './oneclasssvm.js';
 export { RxMlLinearModel } from './model.js';
-export type { MlLinearData, MlPredictOptions } from './model.js';
+export type { CoefficientStat, MlLinearData, MlPredictOptions } from './model.js';
 export { linearMlToOnnx } from './onnx.js';
 export type { MlTask, NormalizeMode } from './data.js';
 

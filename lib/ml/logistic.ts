@@ -13,11 +13,13 @@
  * else each function evaluation re-reads the source chunk by chunk.
  */
 import { RxError } from '../errors.js';
+import { accumulateXtwx, sweepSolve } from '../models/solve.js';
+import { pnorm } from '../stats/distributions.js';
 import type { TransformOptions } from '../expr/source.js';
 import { argError, expectBoolean, expectNumber, expectOneOf, optional } from '../validate.js';
 import { type MlData, type NormalizeMode, loadMlData, resolveNormalize } from './data.js';
 import { minimizeLbfgs } from './lbfgs.js';
-import { RxMlLinearModel } from './model.js';
+import { type CoefficientStat, RxMlLinearModel } from './model.js';
 import { mulberry32 } from './rng.js';
 
 export interface RxLogisticRegressionOptions extends TransformOptions {
@@ -147,6 +149,7 @@ export async function rxLogisticRegression(formula: string, data: unknown, optio
     stats.aic = 2 * loss + 2 * nonZero;
     stats.nonZeroWeights = nonZero;
   }
+  const coefficientStats = showTrainingStats && type === 'binary' ? await coefficientStatistics(md, res.x, l2, penalised) : undefined;
   return new RxMlLinearModel({
     kind: learner,
     type,
@@ -158,5 +161,45 @@ export async function rxLogisticRegression(formula: string, data: unknown, optio
     calibrator: null,
     params: { type, l2Weight: l2, l1Weight: l1, optTol, memorySize, maxIterations, initWtsDiameter, showTrainingStats, normalize: normalizeMode, seed },
     stats,
+    ...(coefficientStats ? { coefficientStats } : {}),
+  });
+}
+
+/**
+ * Standard errors of the binary model's non-zero weights (as ML.NET's LR training statistics):
+ * the inverse of the penalised Hessian X'WX + l2Weight I (W = p(1-p); bias unpenalised) at the
+ * optimum, restricted to the non-zero weights, mapped to the raw scale; z = w / se and
+ * Pr(>|z|) from the normal distribution.
+ */
+async function coefficientStatistics(md: MlData, theta: Float64Array, l2: number, penalised: Uint8Array): Promise<CoefficientStat[]> {
+  const p = md.p;
+  const keep: number[] = [];
+  for (let j = 0; j < p; j++) if (theta[j] !== 0) keep.push(j);
+  const q = keep.length;
+  const xtx = new Float64Array(q * q);
+  const xty = new Float64Array(q);
+  const acc = new Float64Array(3);
+  await md.forEach((b) => {
+    const Xc = new Float64Array(b.n * q);
+    const w = new Float64Array(b.n);
+    for (let i = 0; i < b.n; i++) {
+      let e = 0;
+      for (let j = 0; j < p; j++) e += theta[j]! * b.X[i * p + j]!;
+      const pr = 1 / (1 + Math.exp(-e));
+      w[i] = pr * (1 - pr);
+      for (let k = 0; k < q; k++) Xc[k * b.n + i] = b.X[i * p + keep[k]!]!;
+    }
+    accumulateXtwx(Xc, b.n, q, w, new Float64Array(b.n), xtx, xty, acc);
+  });
+  for (let k = 0; k < q; k++) if (penalised[keep[k]!]) xtx[k * q + k]! += l2;
+  const sol = sweepSolve(xtx, new Float64Array(q), q, 1e-12, 0);
+  const spec = md.design.spec;
+  return keep.map((j, k) => {
+    const s = md.scale[j]!;
+    const estimate = theta[j]! * s;
+    const stdError = sol.aliased[k] ? Number.NaN : s * Math.sqrt(sol.inverse[k * q + k]!);
+    const zValue = estimate / stdError;
+    const c = spec.coefs[spec.xCols[j]!]!;
+    return { name: c.term === -1 ? '(Bias)' : c.name, estimate, stdError, zValue, pValue: 2 * pnorm(-Math.abs(zValue)) };
   });
 }

@@ -46,6 +46,16 @@ export interface MlLinearData {
   params: Record<string, unknown>;
   /** Training summary (objective, iterations, counts, statistics). */
   stats: Record<string, number | boolean>;
+  /** rxLogisticRegression (binary) with showTrainingStats: per non-zero weight, raw scale. */
+  coefficientStats?: CoefficientStat[];
+}
+
+export interface CoefficientStat {
+  name: string;
+  estimate: number;
+  stdError: number;
+  zValue: number;
+  pValue: number;
 }
 
 export function sigmoid(x: number): number {
@@ -229,6 +239,10 @@ export class RxMlLinearModel {
     const d = this.data;
     const lines = [`Call: ${d.kind}(formula = ${d.design.formula}, type = '${d.type}')`, ''];
     for (const [k, v] of Object.entries(d.stats)) lines.push(`${k}: ${v}`);
+    if (d.coefficientStats) {
+      lines.push('', 'Coefficients statistics: Estimate, Std. Error, z value, Pr(>|z|)');
+      for (const c of d.coefficientStats) lines.push(`  ${c.name}: ${c.estimate} ${c.stdError} ${c.zValue} ${c.pValue}`);
+    }
     lines.push('', 'Weights:');
     const c = this.coef();
     if (d.type === 'multiClass') for (const [cls, w] of Object.entries(c as Record<string, Record<string, number>>)) for (const [nm, v] of Object.entries(w)) lines.push(`  ${cls}+${nm}: ${v}`);

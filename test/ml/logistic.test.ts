@@ -131,6 +131,30 @@ describe('rxLogisticRegression (binary)', () => {
     for (const [i, l] of lab.entries()) if (l !== null) expect(ol[i]).toBe(l);
   });
 
+  it('training statistics: standard errors of the weights (penalised Hessian; statsmodels at l2 = 0)', async () => {
+    const st = readJson<{
+      penalised: { names: string[]; stdError: number[] };
+      mle: { names: string[]; estimate: number[]; stdError: number[]; pValue: number[] };
+    }>('logistic_stats.json');
+    // l2 = 1, raw features; the weights
+    // agree with the reference to ~1e-7, so the Hessians (and SEs) to ~1e-6 relative
+    const m = await rxLogisticRegression(bcFormula, bc, { l1Weight: 0, l2Weight: 1, normalize: 'no', optTol: 1e-14, showTrainingStats: true });
+    const cs = m.data.coefficientStats!;
+    expect(cs.map((c) => c.name)).toEqual(st.penalised.names);
+    for (const [k, c] of cs.entries()) expect(Math.abs(c.stdError / st.penalised.stdError[k]! - 1)).toBeLessThan(1e-5);
+    const mle = await rxLogisticRegression(bcFormula, bc, { l1Weight: 0, l2Weight: 0, normalize: 'yes', optTol: 1e-14, showTrainingStats: true });
+    for (const [k, c] of mle.data.coefficientStats!.entries()) {
+      // the unpenalised optimum is flat-ish: estimates to 1e-4 absolute, SEs and p-values to 1e-4 relative
+      expect(Math.abs(c.estimate - st.mle.estimate[k]!)).toBeLessThan(1e-4);
+      expect(Math.abs(c.stdError / st.mle.stdError[k]! - 1)).toBeLessThan(1e-4);
+      expect(Math.abs(c.pValue / st.mle.pValue[k]! - 1)).toBeLessThan(1e-3);
+    }
+    expect(mle.summary()).toContain('Coefficients statistics');
+    // L1: statistics for the non-zero weights only
+    const l1 = await rxLogisticRegression(bcFormula, bc, { l1Weight: 20, l2Weight: 0.1, normalize: 'no', showTrainingStats: true });
+    expect(l1.data.coefficientStats!.length).toBe(l1.data.stats.nonZeroWeights);
+  });
+
   it('rxPredict writes MicrosoftML columns (with suffix and extra variables) to outData', async () => {
     const t: Table = { ...bc, diagnosis: (bc.label as number[]).map((v) => (v === 1 ? 'malignant' : 'benign')) };
     const m = await rxLogisticRegression(`diagnosis ~ ${ref.binary.features.join(' + ')}`, t);
