@@ -54,6 +54,14 @@ export interface GlmSpec {
    * converge after all, the next pass is the full pass at the same beta.
    */
   devOnly?: boolean;
+  /**
+   * Null-deviance passes, after the fit has converged, when R's null model is not the
+   * constant weighted mean: with an offset and an intercept R refits the intercept-only
+   * model with the offset (glm.fit's second call); without an intercept the null model is
+   * mu = linkinv(offset). `fit` holds the fit's result meanwhile; `a` is the null model's
+   * intercept at which this pass evaluates.
+   */
+  nullFit?: { fit: Omit<GlmRaw, 'spec'>; a: number; iter: number; devOld: number; intercept: boolean };
 }
 
 export interface GlmState {
@@ -65,6 +73,8 @@ export interface GlmState {
   nMissing: number;
   /** Chunks processed so far in this pass by this thread (keys the model-matrix cache). */
   seq: number;
+  /** Null-deviance pass: [deviance at a, sum W, sum W z] of the intercept-only model. */
+  nul: Float64Array;
 }
 
 export interface GlmRaw {
@@ -351,8 +361,40 @@ function nativeLogitBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startR
   if (bad >= 0) throw new RxError('RX_MODEL', `rxLogit: the response must be 0/1, TRUE/FALSE or a 2-level factor; found ${d.y[bad]}`, { row: startRow + d.rowIndex[bad]! + 1 });
 }
 
+/** Null-deviance pass over one block: deviance (and IRLS sums) of the null model at nullFit.a. */
+function nullBlock(spec: GlmSpec, state: GlmState, d: DesignChunk): void {
+  const nf = spec.nullFit!;
+  const fam = makeFamily(spec.family);
+  const nul = state.nul;
+  // first pass of the refit: R starts it from the fit's fitted values (mustart)
+  let etaFit: Float64Array | null = null;
+  if (nf.intercept && Number.isNaN(nf.a)) {
+    etaFit = new Float64Array(d.n);
+    etaInto(etaFit, d.X, d.n, d.p, nf.fit.beta, d.offset);
+  }
+  for (let i = 0; i < d.n; i++) {
+    const pw = d.w ? d.w[i]! : 1;
+    if (!(pw > 0)) continue;
+    const off = d.offset ? d.offset[i]! : 0;
+    const eta = etaFit ? etaFit[i]! : nf.intercept ? nf.a + off : off;
+    const mu = fam.linkinv(eta);
+    const yi = d.y[i]!;
+    nul[0]! += fam.devResid(yi, mu, pw);
+    if (nf.intercept) {
+      const me = fam.muEta(eta);
+      const w = (pw * me * me) / fam.variance(mu);
+      nul[1]! += w;
+      nul[2]! += w * (eta - off + (yi - mu) / me);
+    }
+  }
+}
+
 /** Evaluates one design block at spec.beta and accumulates X'WX, X'Wz and the pass sums. */
 function glmBlock(spec: GlmSpec, state: GlmState, d: DesignChunk, startRow: number): void {
+  if (spec.nullFit) {
+    if (d.n > 0) nullBlock(spec, state, d);
+    return;
+  }
   state.nMissing += d.nMissing;
   const n = d.n;
   if (n === 0) return;
@@ -376,7 +418,7 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     const s = new Float64Array(11);
     s[9] = Number.POSITIVE_INFINITY;
     s[10] = Number.NEGATIVE_INFINITY;
-    return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), s, nMissing: 0, seq: 0 };
+    return { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), s, nMissing: 0, seq: 0, nul: new Float64Array(3) };
   },
   process(spec, state, chunk: Chunk) {
     const seq = state.seq++;
@@ -424,9 +466,11 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     a.s[9] = Math.min(a.s[9]!, b.s[9]!);
     a.s[10] = Math.max(a.s[10]!, b.s[10]!);
     a.nMissing += b.nMissing;
+    for (let i = 0; i < 3; i++) a.nul[i]! += b.nul[i]!;
     return a;
   },
   finalize(spec, state): PassResult<GlmSpec, GlmRaw> {
+    if (spec.nullFit) return afterNullPass(spec, state);
     const p = spec.design.xCols.length;
     if (state.s[8] === 0) throw new RxError('RX_MODEL', `${spec.binary ? 'rxLogit' : 'rxGlm'}: no valid observations for ${spec.design.formula}`);
     if (spec.binary && state.s[9] === state.s[10])
@@ -439,7 +483,7 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     // test/models/revoscaler.test.ts; R parity at 1e-8 takes precedence.)
     const rel = Math.abs(dev - spec.devOld) / (Math.abs(dev) + 0.1);
     if (spec.beta && spec.prevInverse && rel < spec.tol) {
-      return { done: true, result: { spec, state, beta: spec.beta, inverse: spec.prevInverse, aliased: spec.prevAliased!, rank: spec.prevRank, kappa: spec.prevKappa, converged: true } };
+      return fitDone(spec, { state, beta: spec.beta, inverse: spec.prevInverse, aliased: spec.prevAliased!, rank: spec.prevRank, kappa: spec.prevKappa, converged: true });
     }
     // not converged after a deviance-only pass: the full pass at the same coefficients
     if (spec.devOnly) return { done: false, spec: { ...spec, devOnly: false } };
@@ -448,10 +492,15 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     const kappa = reportedConditionNumber(state.xtx, sol.inverse, p, sol.aliased, spec.design.intercept ? 0 : -1);
     if (spec.iter >= spec.maxIterations) {
       // out of iterations: report the last evaluated coefficients
-      return {
-        done: true,
-        result: { spec, state, beta: spec.beta ?? beta, inverse: spec.prevInverse ?? Array.from(sol.inverse), aliased: spec.prevAliased ?? Array.from(sol.aliased), rank: spec.prevInverse ? spec.prevRank : sol.rank, kappa, converged: false },
-      };
+      return fitDone(spec, {
+        state,
+        beta: spec.beta ?? beta,
+        inverse: spec.prevInverse ?? Array.from(sol.inverse),
+        aliased: spec.prevAliased ?? Array.from(sol.aliased),
+        rank: spec.prevInverse ? spec.prevRank : sol.rank,
+        kappa,
+        converged: false,
+      });
     }
     return {
       done: false,
@@ -471,6 +520,37 @@ export const glmAccumulator: AccumulatorDef<GlmSpec, GlmState, GlmRaw> = registe
     };
   },
 });
+
+/**
+ * The fit has ended: done, unless R's null model needs passes of its own (an offset with
+ * an intercept: intercept-only refit with the offset, started at the fit's intercept; no
+ * intercept: mu = linkinv(offset)).
+ */
+function fitDone(spec: GlmSpec, fit: Omit<GlmRaw, 'spec'>): PassResult<GlmSpec, GlmRaw> {
+  const hasOffset = spec.design.model.offsets.length > 0;
+  const intercept = spec.design.intercept;
+  if (intercept && !hasOffset) return { done: true, result: { spec, ...fit } };
+  // a = NaN: the refit's first pass evaluates at the fit's fitted values, as R's mustart
+  return { done: false, spec: { ...spec, devOnly: false, nullFit: { fit, a: Number.NaN, iter: 0, devOld: Number.POSITIVE_INFINITY, intercept } } };
+}
+
+/** After a null-deviance pass: converged (as glm.fit, relative deviance change) or one more scalar IRLS step. */
+function afterNullPass(spec: GlmSpec, state: GlmState): PassResult<GlmSpec, GlmRaw> {
+  const nf = spec.nullFit!;
+  const dev = state.nul[0]!;
+  const finish = (): PassResult<GlmSpec, GlmRaw> => {
+    const fitState = nf.fit.state;
+    fitState.s[1] = dev;
+    const { nullFit: _, ...rest } = spec;
+    return { done: true, result: { ...nf.fit, spec: rest, state: fitState } };
+  };
+  if (!nf.intercept) return finish();
+  if (!(state.nul[1]! > 0)) return finish();
+  if (Number.isNaN(nf.a)) return { done: false, spec: { ...spec, nullFit: { ...nf, a: state.nul[2]! / state.nul[1]!, devOld: dev } } };
+  const rel = Math.abs(dev - nf.devOld) / (Math.abs(dev) + 0.1);
+  if (rel < Math.min(spec.tol, 1e-10) || nf.iter >= Math.max(spec.maxIterations, 25)) return finish();
+  return { done: false, spec: { ...spec, nullFit: { ...nf, a: state.nul[2]! / state.nul[1]!, iter: nf.iter + 1, devOld: dev } } };
+}
 
 export interface RxGlmOptions extends RxLinModOptions {
   family?: string | FamilySpec;

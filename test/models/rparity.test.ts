@@ -64,6 +64,12 @@ describe('R parity (dropFirst: true)', () => {
     ['cars_gamma_log', () => rxGlm('dist ~ speed', cars, { family: 'Gamma', link: 'log' })],
     ['cars_gamma_inverse', () => rxGlm('dist ~ speed', cars, { family: 'Gamma' })],
     ['cars_invgauss', () => rxGlm('dist ~ speed', cars, { family: 'inverse.gaussian', link: 'log' })],
+    // null deviance as R: an offset with an intercept refits the intercept-only model with the
+    // offset; without an intercept the null model is mu = linkinv(offset)
+    ['breslow_poisson_offset', () => rxGlm('sumY ~ Trt + Age + offset(log(Base))', bres, { family: 'poisson', dropFirst: true })],
+    ['kyphosis_logit_offset', () => rxLogit('Kyphosis ~ Age + Number + offset(Start / 10)', kyph)],
+    ['kyphosis_logit_noint', () => rxLogit('Kyphosis ~ Age + Start - 1', kyph)],
+    ['cars_gamma_offset', () => rxGlm('dist ~ speed + offset(log(speed))', cars, { family: 'Gamma', link: 'log' })],
   ] as const) {
     it(`glm: ${key}`, async () => {
       const m = await fitModel();
