@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { type RxMlLinearModel, rxFastLinear } from '../../lib/ml/index.js';
 import { rxToOnnx } from '../../lib/onnx/index.js';
 import { rxPredict } from '../../lib/predict.js';
+import { getModelKind } from '../../lib/scoring/registry.js';
 import { rxSerializeModel, rxUnserializeModel } from '../../lib/scoring/serialize.js';
+import { RxMemoryData } from '../../lib/data/memory.js';
 import { type Table, maxAbsDiff, runOnnx } from '../onnx/helpers.js';
 import { auc, readJson, readMlCsv } from './helpers.js';
 
@@ -109,6 +111,25 @@ describe('rxFastLinear', () => {
     const out = await runOnnx(rxToOnnx(back), t);
     expect(maxAbsDiff(out.Score!.data as Float64Array, s)).toBeLessThan(1e-9);
     expect(maxAbsDiff(out.Probability!.data as Float64Array, prob)).toBeLessThan(1e-9);
+  });
+
+  it('model-kind registry (scoring server / CLI path): inputs and chunk scoring', async () => {
+    const t: Table = { ...bc, grade: (bc.thickness as Array<number | null>).map((v) => (v !== null && v > 5 ? 'high' : 'low')) };
+    const m = await rxFastLinear('label ~ size + shape + grade', t);
+    const kind = getModelKind('rxFastLinear');
+    expect(kind.inputs!(m)).toEqual([
+      { name: 'size', type: 'float64' },
+      { name: 'shape', type: 'float64' },
+      { name: 'grade', type: 'factor', levels: ['high', 'low'] },
+    ]);
+    const src = new RxMemoryData({ size: [1, 10], shape: [1, 10], grade: ['low', 'unseen'] });
+    for await (const chunk of src.chunks()) {
+      const s = await kind.score!(m, chunk);
+      expect(Object.keys(s)).toEqual(['PredictedLabel', 'Score', 'Probability']);
+      expect((s.Score as Float64Array)[0]).toBeLessThan(0);
+      expect(Number.isNaN((s.Score as Float64Array)[1]!)).toBe(true); // unseen level: NA, no error
+    }
+    for (const k of ['rxLogisticRegression', 'rxNeuralNet', 'rxOneClassSvm']) expect(getModelKind(k).version).toBe(1);
   });
 
   it('hingeLoss is deterministic per seed and validates its options', async () => {
