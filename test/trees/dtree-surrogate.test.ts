@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dtreeFrame, dtreeImportance, dtreeSummary, dtreeToString, rxDTree, rxPredictTrees } from '../../lib/trees/index.js';
+import { RxTreeModel, dtreeFrame, dtreeImportance, dtreeSummary, dtreeToString, rxDTree, rxPredictTrees, rxPrune } from '../../lib/trees/index.js';
 import type { DTreeNodeSplits } from '../../lib/trees/index.js';
 import { fixtureDir, readCsv } from './helpers.js';
 
@@ -85,4 +85,20 @@ describe('rxDTree competitors and surrogates vs rpart', () => {
       });
     });
   }
+
+  it('surrogates survive serialisation and pruning', async () => {
+    const d = data('rpart_kyphosis_na.csv');
+    const m = await rxDTree('Kyphosis ~ Age + Number + Start', d, { cp: 0, xVal: 0, maxNumBins: 4000, maxCompete: 4, maxSurrogate: 5, useSurrogate: 1 });
+    const back = RxTreeModel.fromJSON(JSON.parse(JSON.stringify(m)));
+    expect(dtreeSummary(back)).toBe(dtreeSummary(m));
+    const a = await rxPredictTrees(m, d, { type: 'prob' });
+    const b = await rxPredictTrees(back, d, { type: 'prob' });
+    expect(Array.from(b.present_prob as Float64Array)).toEqual(Array.from(a.present_prob as Float64Array));
+    // pruned to the root split: the summary shows one split node with its surrogates
+    const k = data('kyphosis.csv');
+    const full = await rxDTree('Kyphosis ~ Age + Number + Start', k, { cp: 0, xVal: 0, maxNumBins: 4000, maxCompete: 4, maxSurrogate: 5 });
+    const root = rxPrune(full, (full.extra.cptable as { CP: number }[])[1]!.CP);
+    expect(dtreeFrame(root).length).toBe(3);
+    expect(dtreeSummary(root)).toMatch(/^Node number 1: 81 observations[\s\S]*Surrogate splits:\n {6}Number < 6\.5 {2}to the left, {2}agree=0\.802, adj=0\.158, \(0 split\)[\s\S]*Node number 3:/);
+  });
 });
