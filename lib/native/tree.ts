@@ -107,7 +107,6 @@ export interface RpartResultNative extends FlatTreesNative {
   /** numeric: -1 (x < index goes left) or 1; factor: number of levels */
   splitNcat: Int32Array;
   splitCount: Int32Array;
-  splitBin: Int32Array;
   splitCatOffset: Int32Array;
   splitImprove: Float64Array;
   splitIndex: Float64Array;

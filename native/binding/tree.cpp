@@ -460,7 +460,6 @@ Napi::Value TrainRpart(const Napi::CallbackInfo& info) {
           o.Set("splitVar", ToI32(e, res->splitVar));
           o.Set("splitNcat", ToI32(e, res->splitNcat));
           o.Set("splitCount", ToI32(e, res->splitCount));
-          o.Set("splitBin", ToI32(e, res->splitBin));
           o.Set("splitCatOffset", ToI32(e, res->splitCatOffset));
           o.Set("splitImprove", ToF64(e, res->splitImprove));
           o.Set("splitIndex", ToF64(e, res->splitIndex));
