@@ -17,6 +17,7 @@ import type { DesignSpec } from '../models/design.js';
 import { buildDesign } from '../models/design.js';
 import type { ScoreColumns } from '../scoring/registry.js';
 import type { MlDesign } from './data.js';
+import { onnxScoreChunk } from './onnxscore.js';
 
 export interface MlPredictOptions {
   /** Input columns copied to the output. */
@@ -29,6 +30,8 @@ export interface MlPredictOptions {
   outData?: DataSink;
   /** Replace an existing outData (default true). */
   overwrite?: boolean;
+  /** 'js' (default) or 'onnx' (onnxruntime-node on rxToOnnx(model), same columns). */
+  engine?: 'js' | 'native' | 'onnx';
 }
 
 export interface MlLinearData {
@@ -96,11 +99,15 @@ export function extraColumns(chunk: Chunk, names: string[], out: Record<string, 
 
 /** Runs `scoreChunk` over the data and concatenates the columns. */
 export async function predictChunks(
+  model: { readonly modelKind: string },
   spec: DesignSpec,
   data: unknown,
   opts: MlPredictOptions,
   scoreChunk: (chunk: Chunk) => ScoreColumns,
 ): Promise<Record<string, ArrayLike<unknown>>> {
+  const engine = opts.engine ?? 'js';
+  if (engine === 'native') throw new RxError('RX_ARG', `rxPredict: engine 'native' has no scorer for ${model.modelKind} models; use engine 'js' (default) or 'onnx'`);
+  if (engine !== 'js' && engine !== 'onnx') throw new RxError('RX_ARG', `Expected 'js' or 'onnx' for engine but received ${String(engine)}`);
   const source = resolveSource(data);
   const schema = await source.schema();
   const have = new Set(schema.columns.map((c) => c.name));
@@ -109,7 +116,7 @@ export async function predictChunks(
   const parts: ScoreColumns[] = [];
   const extraOut: Record<string, unknown[]> = {};
   for await (const chunk of source.chunks({ columns: read }) as AsyncIterable<Chunk>) {
-    parts.push(scoreChunk(chunk));
+    parts.push(engine === 'onnx' ? await onnxScoreChunk(model, chunk) : scoreChunk(chunk));
     extraColumns(chunk, extra, extraOut);
   }
   const out: Record<string, ArrayLike<unknown>> = {};
@@ -232,7 +239,7 @@ export class RxMlLinearModel {
   }
 
   predict(data: unknown, opts: MlPredictOptions = {}): Promise<Record<string, ArrayLike<unknown>>> {
-    return predictChunks(this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
+    return predictChunks(this, this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
   }
 
   summary(): string {

@@ -134,7 +134,7 @@ export class RxNeuralNetModel {
   }
 
   predict(data: unknown, opts: MlPredictOptions = {}): Promise<Record<string, ArrayLike<unknown>>> {
-    return predictChunks(this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
+    return predictChunks(this, this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
   }
 
   /** ONNX: X -> MatMul/Add -> Sigmoid -> MatMul/Add -> MicrosoftML outputs. */

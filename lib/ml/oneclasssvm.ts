@@ -121,7 +121,7 @@ export class RxOneClassSvmModel {
   }
 
   predict(data: unknown, opts: MlPredictOptions = {}): Promise<Record<string, ArrayLike<unknown>>> {
-    return predictChunks(this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
+    return predictChunks(this, this.data.design, data, opts, (c) => this.scoreChunk(c, opts.checkFactorLevels ?? true));
   }
 
   /** ONNX in double precision with plain ops: scaled X, X SV' (+ squared norms for rbf), kernel, alpha, - rho. */

@@ -129,6 +129,12 @@ describe('rxLogisticRegression (binary)', () => {
     expect(maxAbsDiff(out.Probability!.data as Float64Array, pred.Probability as Float64Array)).toBeLessThan(1e-9);
     const ol = out.PredictedLabel!.data as string[];
     for (const [i, l] of lab.entries()) if (l !== null) expect(ol[i]).toBe(l);
+    // rxPredict's onnx engine: the same columns, labels null where the scores are NaN
+    const viaOnnx = await rxPredict(m, t, { engine: 'onnx' });
+    expect(Object.keys(viaOnnx)).toEqual(['PredictedLabel', 'Score', 'Probability']);
+    expect(viaOnnx.PredictedLabel).toEqual(pred.PredictedLabel);
+    expect(maxAbsDiff(viaOnnx.Probability as Float64Array, pred.Probability as Float64Array)).toBeLessThan(1e-9);
+    await expect(rxPredict(m, t, { engine: 'native' })).rejects.toThrow(/engine 'native'/);
   });
 
   it('training statistics: standard errors of the weights (penalised Hessian; statsmodels at l2 = 0)', async () => {

@@ -121,6 +121,7 @@ describe('rxNeuralNet', () => {
     const ai = accuracy(pi.PredictedLabel, ite.Species!);
     // band widened by one held-out row (1/50)
     expect(ai).toBeGreaterThanOrEqual(ref.iris.min - 1 / 50 - 1e-9);
+    expect((await rxPredict(mi, ite, { engine: 'onnx' })).PredictedLabel).toEqual(pi.PredictedLabel);
     const out = await runOnnx(rxToOnnx(mi), ite);
     for (const c of mi.data.classes!) expect(maxAbsDiff(out[`Score.${c}`]!.data as Float64Array, pi[`Score.${c}`] as Float64Array)).toBeLessThan(1e-9);
   });

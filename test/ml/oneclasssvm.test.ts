@@ -59,6 +59,7 @@ describe('rxOneClassSvm', () => {
     const back = rxUnserializeModel<RxOneClassSvmModel>(rxSerializeModel(m));
     expect(back).toBeInstanceOf(RxOneClassSvmModel);
     expect(maxAbsDiff((await rxPredict(back, iris)).Score as Float64Array, s)).toBe(0);
+    expect(maxAbsDiff((await rxPredict(back, iris, { engine: 'onnx' })).Score as Float64Array, s)).toBeLessThan(1e-9);
   });
 
   it('small kernel cache gives the same solution; validates options', async () => {
