@@ -67,6 +67,10 @@ export interface ForestParamsNative extends GrowParamsNative {
   seed: number;
   computeOob: boolean;
   cutoff: number;
+  /** index of the first tree in the whole forest (a part trained elsewhere: seeds and bags follow it) */
+  firstTree?: number;
+  /** trees in the whole forest (each tree's weight is 1 / totalTrees; default nTrees) */
+  totalTrees?: number;
 }
 
 export interface RpartParamsNative {
@@ -147,6 +151,15 @@ export interface TreeNative {
     params: ForestParamsNative,
     strata?: Int32Array,
   ): Promise<FlatTreesNative & { oobError: Float64Array; oobPred: Float64Array }>;
+  /** OOB predictions and error by number of trees for a forest's trees (bags recomputed from the params). */
+  treeForestOob(
+    data: BinnedDataNative,
+    y: Float64Array,
+    w: Float64Array,
+    model: FlatTreesNative,
+    params: Omit<ForestParamsNative, 'nTrees' | 'computeOob'>,
+    strata?: Int32Array,
+  ): Promise<{ oobError: Float64Array; oobPred: Float64Array }>;
   treeTrainRpart(
     data: BinnedDataNative,
     y: Float64Array,
@@ -164,6 +177,7 @@ export const treeExports = [
   'treeBinNumeric',
   'treeTrainBoost',
   'treeTrainForest',
+  'treeForestOob',
   'treeTrainRpart',
   'treePredict',
   'treePredictSync',

@@ -1,6 +1,11 @@
 /** rxFastTrees, rxBTrees, rxFastForest, rxDForest: ensembles on the histogram engine. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ComputeContext, rxGetComputeContext, toComputeContext } from '../compute/context.js';
 import { RxError } from '../errors.js';
-import { treeNative } from '../native/tree.js';
+import { packageRoot } from '../native/loader.js';
+import { type FlatTreesNative, treeNative } from '../native/tree.js';
+import { rxOptions } from '../options.js';
 import { argError, expectBoolean, expectNumber, expectOneOf } from '../validate.js';
 import { type PreparedData, prepareTreeData } from './data.js';
 import { RxTreeModel, type TreeTask } from './model.js';
@@ -344,6 +349,8 @@ export interface DForestOptions {
   maxLeaves?: number;
   weights?: string;
   rowsPerRead?: number;
+  /** RxLocalParallel: trees are split among the workers (same model as RxLocalSeq for the same seed) */
+  computeContext?: ComputeContext | 'local' | 'localpar';
 }
 
 async function forest(kind: 'rxDForest' | 'rxFastForest', formula: string, data: unknown, o: DForestOptions, dfl: { maxDepth: number; minSplit: number; nTree: number; maxNumBins: number }): Promise<RxTreeModel> {
@@ -372,28 +379,53 @@ async function forest(kind: 'rxDForest' | 'rxFastForest', formula: string, data:
     // strata by the factor's codes (read directly)
     strata = await strataCodes(data, o.strata, pd.n);
   }
-  const res = await treeNative().treeTrainForest(
-    pd.data,
-    pd.y,
-    pd.w,
-    {
-      task: method === 'class' ? 1 : 0,
-      numClass: nc,
-      nTrees: nTree,
-      sampRate,
-      replace,
-      seed,
-      computeOob,
-      cutoff,
-      maxDepth,
-      maxLeaves: o.maxLeaves ?? 0,
-      minSplit,
-      minLeaf: minBucket,
-      mTry,
-    },
-    strata,
-  );
-  const { oobError, oobPred, ...trees } = res;
+  const fp = {
+    task: method === 'class' ? 1 : 0,
+    numClass: nc,
+    nTrees: nTree,
+    sampRate,
+    replace,
+    seed,
+    computeOob,
+    cutoff,
+    maxDepth,
+    maxLeaves: o.maxLeaves ?? 0,
+    minSplit,
+    minLeaf: minBucket,
+    mTry,
+  };
+  const ctx = o.computeContext === undefined ? rxGetComputeContext() : toComputeContext(o.computeContext);
+  let trees: FlatTreesNative;
+  let oobError: Float64Array;
+  let oobPred: Float64Array;
+  if (ctx.name === 'RxLocalParallel' && typeof ctx.exec === 'function' && nTree > 1) {
+    // trees split among the workers in contiguous index ranges; each tree's seed and bag
+    // follow its index in the whole forest, so the model equals RxLocalSeq's
+    const workers = Math.max(1, Math.min(nTree, (ctx as { numWorkers?: number }).numWorkers ?? rxOptions().numThreads));
+    const module = join(packageRoot(), 'dist', 'lib', 'trees', 'forest-worker.js');
+    if (!existsSync(module)) throw new RxError('RX_INTERNAL', `${kind} on RxLocalParallel needs the compiled worker task ${module}: run \`npm run build:ts\``, { file: module });
+    const tasks = Array.from({ length: workers }, (_, i) => {
+      const a = Math.floor((i * nTree) / workers);
+      const b = Math.floor(((i + 1) * nTree) / workers);
+      return { fn: { module, exportName: 'trainForestPart' }, args: [pd.data, pd.y, pd.w, { ...fp, nTrees: b - a, firstTree: a, totalTrees: nTree, computeOob: false }, strata] };
+    }).filter((t) => (t.args[3] as { nTrees: number }).nTrees > 0);
+    const outcomes = await ctx.exec(tasks, {});
+    const parts: FlatTreesNative[] = [];
+    for (const oc of outcomes) {
+      if (oc.status !== 'OK') throw oc.error instanceof RxError ? oc.error : new RxError('RX_INTERNAL', `${kind}: a worker failed: ${oc.error?.message}`, { cause: oc.error });
+      parts.push(oc.result as FlatTreesNative);
+    }
+    trees = concatTrees(parts);
+    if (computeOob) {
+      const { nTrees: _n, computeOob: _c, ...op } = fp;
+      ({ oobError, oobPred } = await treeNative().treeForestOob(pd.data, pd.y, pd.w, trees, op, strata));
+    } else {
+      oobError = new Float64Array(0);
+      oobPred = new Float64Array(0);
+    }
+  } else {
+    ({ oobError, oobPred, ...trees } = await treeNative().treeTrainForest(pd.data, pd.y, pd.w, fp, strata));
+  }
   const extra: Record<string, unknown> = { nObs: pd.n - pd.droppedMissingY, droppedMissingResponse: pd.droppedMissingY };
   if (computeOob) {
     extra.oobError = Array.from(oobError);
@@ -423,6 +455,52 @@ async function forest(kind: 'rxDForest' | 'rxFastForest', formula: string, data:
   });
   if (o.importance) extra.importance = model.importance();
   return model;
+}
+
+/** Concatenates flat tree sets (same K) in order. */
+export function concatTrees(parts: FlatTreesNative[]): FlatTreesNative {
+  const cat = <T extends Int32Array | Float64Array | Uint8Array>(C: { new (n: number): T }, pick: (p: FlatTreesNative) => T): T => {
+    const len = parts.reduce((a, p) => a + pick(p).length, 0);
+    const out = new C(len);
+    let o = 0;
+    for (const p of parts) {
+      out.set(pick(p) as never, o);
+      o += pick(p).length;
+    }
+    return out;
+  };
+  const nodeOffset = new Int32Array(parts.reduce((a, p) => a + p.nodeOffset.length - 1, 0) + 1);
+  const catOffset = cat(Int32Array, (p) => p.catOffset);
+  let t = 0;
+  let nodes = 0;
+  let bits = 0;
+  let at = 0;
+  for (const p of parts) {
+    for (let i = 1; i < p.nodeOffset.length; i++) nodeOffset[++t] = nodes + p.nodeOffset[i]!;
+    for (let i = 0; i < p.catOffset.length; i++) if (p.catOffset[i]! >= 0) catOffset[at + i] = p.catOffset[i]! + bits;
+    at += p.catOffset.length;
+    nodes += p.feature.length;
+    bits += p.catBits.length;
+  }
+  return {
+    K: parts[0]?.K ?? 1,
+    nodeOffset,
+    feature: cat(Int32Array, (p) => p.feature),
+    threshold: cat(Float64Array, (p) => p.threshold),
+    splitBin: cat(Int32Array, (p) => p.splitBin),
+    left: cat(Int32Array, (p) => p.left),
+    right: cat(Int32Array, (p) => p.right),
+    defaultLeft: cat(Uint8Array, (p) => p.defaultLeft),
+    catOffset,
+    catWords: cat(Int32Array, (p) => p.catWords),
+    catBits: cat(Int32Array, (p) => p.catBits),
+    value: cat(Float64Array, (p) => p.value),
+    gain: cat(Float64Array, (p) => p.gain),
+    cover: cat(Float64Array, (p) => p.cover),
+    count: cat(Float64Array, (p) => p.count),
+    treeClass: cat(Int32Array, (p) => p.treeClass),
+    treeWeight: cat(Float64Array, (p) => p.treeWeight),
+  };
 }
 
 async function strataCodes(data: unknown, name: string, n: number): Promise<Int32Array> {

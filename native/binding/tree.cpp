@@ -255,6 +255,7 @@ std::vector<Tree> ReadTrees(Napi::Env env, const Napi::Object& m, std::vector<in
   auto val = F64(env, m.Get("value"), "value");
   auto tc = I32(env, m.Get("treeClass"), "treeClass");
   auto tw = F64(env, m.Get("treeWeight"), "treeWeight");
+  auto sb = I32(env, m.Get("splitBin"), "splitBin", true);  // bin-space splits (descending binned rows)
   std::size_t T = off.second ? off.second - 1 : 0;
   std::size_t N = feat.second;
   if (thr.second != N || left.second != N || right.second != N || dl.second != N || co.second != N ||
@@ -273,6 +274,7 @@ std::vector<Tree> ReadTrees(Napi::Env env, const Napi::Object& m, std::vector<in
         rxb::ThrowRx(env, "RX_MODEL", "tree model: child index out of range");
       tr.feature.push_back(feat.first[i]);
       tr.threshold.push_back(thr.first[i]);
+      tr.splitBin.push_back(sb.first && sb.second == N ? sb.first[i] : -1);
       tr.left.push_back(l);
       tr.right.push_back(r);
       tr.defaultLeft.push_back(dl.first[i]);
@@ -357,6 +359,9 @@ Napi::Value TrainForest(const Napi::CallbackInfo& info) {
     p->seed = static_cast<uint64_t>(NumProp(env, o, "seed", 1));
     p->computeOob = BoolProp(env, o, "computeOob", true);
     p->cutoff = NumProp(env, o, "cutoff", 0.5);
+    p->firstTree = static_cast<int>(NumProp(env, o, "firstTree", 0));
+    if (p->firstTree < 0) rxb::ThrowRx(env, "RX_ARG", "firstTree must be >= 0");
+    double totalTrees = NumProp(env, o, "totalTrees", p->nTrees);
     if (strata.first) {
       if (static_cast<int64_t>(strata.second) != data->d.n) rxb::ThrowRx(env, "RX_ARG", "strata must have n entries");
       p->strata = strata.first;
@@ -375,10 +380,69 @@ Napi::Value TrainForest(const Napi::CallbackInfo& info) {
     if (strata.first) keep.push_back(info[4]);
     return rxb::RunAsync(
         env, [data, p, res, yp, wp]() { *res = rx::ensemble::train_forest(data->d, yp, wp, *p); },
-        [res, p](Napi::Env e) -> Napi::Value {
+        [res, totalTrees](Napi::Env e) -> Napi::Value {
           Flat f;
-          for (std::size_t i = 0; i < res->trees.size(); ++i) f.add(res->trees[i], -1, 1.0 / p->nTrees);
+          for (std::size_t i = 0; i < res->trees.size(); ++i) f.add(res->trees[i], -1, 1.0 / totalTrees);
           Napi::Object o = f.ToJs(e);
+          o.Set("oobError", ToF64(e, res->oobError));
+          o.Set("oobPred", ToF64(e, res->oobPred));
+          return o;
+        },
+        keep);
+  });
+}
+
+// Out-of-bag predictions / error by number of trees of a trained forest (trees given as a
+// flat model; bags recomputed from the same seed, firstTree and sampling parameters).
+Napi::Value ForestOob(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return rxb::Guard(env, [&]() -> Napi::Value {
+    auto data = ReadData(env, info[0]);
+    auto y = F64(env, info[1], "y");
+    auto w = F64(env, info[2], "weights");
+    if (!info[3].IsObject()) Bad(env, "model", "object", info[3]);
+    if (!info[4].IsObject()) Bad(env, "params", "object", info[4]);
+    Napi::Object o = info[4].As<Napi::Object>();
+    auto strata = I32(env, info.Length() > 5 ? info[5] : env.Undefined(), "strata", true);
+    if (static_cast<int64_t>(y.second) != data->d.n || static_cast<int64_t>(w.second) != data->d.n)
+      rxb::ThrowRx(env, "RX_ARG", "y and weights must have n entries");
+    auto p = std::make_shared<rx::ensemble::ForestParams>();
+    p->task = static_cast<int>(NumProp(env, o, "task", 1));
+    p->numClass = static_cast<int>(NumProp(env, o, "numClass", 2));
+    p->sampRate = NumProp(env, o, "sampRate", 0.632);
+    p->replace = BoolProp(env, o, "replace", true);
+    p->seed = static_cast<uint64_t>(NumProp(env, o, "seed", 1));
+    p->cutoff = NumProp(env, o, "cutoff", 0.5);
+    p->firstTree = static_cast<int>(NumProp(env, o, "firstTree", 0));
+    if (strata.first) {
+      if (static_cast<int64_t>(strata.second) != data->d.n) rxb::ThrowRx(env, "RX_ARG", "strata must have n entries");
+      p->strata = strata.first;
+      int mx = 0;
+      for (std::size_t i = 0; i < strata.second; ++i) {
+        if (strata.first[i] < 0) rxb::ThrowRx(env, "RX_ARG", "strata codes must be >= 0");
+        mx = std::max(mx, strata.first[i] + 1);
+      }
+      p->numStrata = mx;
+    }
+    std::vector<int> cls;
+    std::vector<double> wts;
+    auto trees = std::make_shared<std::vector<Tree>>(ReadTrees(env, info[3].As<Napi::Object>(), cls, wts));
+    for (const Tree& t : *trees)
+      for (std::size_t i = 0; i < t.feature.size(); ++i) {
+        if (t.feature[i] >= data->d.p) rxb::ThrowRx(env, "RX_MODEL", "tree model uses a feature beyond p");
+        if (t.feature[i] >= 0 && t.catOffset[i] < 0 && t.splitBin[i] < 0)
+          rxb::ThrowRx(env, "RX_MODEL", "out-of-bag error needs the model's bin-space splits (splitBin)");
+      }
+    p->nTrees = static_cast<int>(trees->size());
+    auto res = std::make_shared<rx::ensemble::Result>();
+    const double* yp = y.first;
+    const double* wp = w.first;
+    std::vector<Napi::Value> keep{info[0], info[1], info[2]};
+    if (strata.first) keep.push_back(info[5]);
+    return rxb::RunAsync(
+        env, [data, p, res, trees, yp, wp]() { rx::ensemble::forest_oob(data->d, yp, wp, *p, *trees, *res); },
+        [res](Napi::Env e) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(e);
           o.Set("oobError", ToF64(e, res->oobError));
           o.Set("oobPred", ToF64(e, res->oobPred));
           return o;
@@ -537,6 +601,7 @@ RXB_MODULE(tree) {
   exports.Set("treeBinNumeric", Napi::Function::New(env, BinNumeric));
   exports.Set("treeTrainBoost", Napi::Function::New(env, TrainBoost));
   exports.Set("treeTrainForest", Napi::Function::New(env, TrainForest));
+  exports.Set("treeForestOob", Napi::Function::New(env, ForestOob));
   exports.Set("treeTrainRpart", Napi::Function::New(env, TrainRpart));
   exports.Set("treePredict", Napi::Function::New(env, Predict));
   exports.Set("treePredictSync", Napi::Function::New(env, PredictSync));

@@ -183,6 +183,52 @@ void make_bag(const ForestParams& p, int64_t n, int t, std::vector<double>& cnt,
 }
 }  // namespace
 
+void forest_oob(const Data& d, const double* y, const double* w, const ForestParams& p, const std::vector<Tree>& trees,
+                Result& res) {
+  const int64_t n = d.n;
+  const bool cls = p.task == 1;
+  const int K = cls ? (p.numClass == 2 ? 1 : p.numClass) : 1;
+  res.oobError.clear();
+  res.oobPred.assign(static_cast<std::size_t>(n) * K, 0);
+  std::vector<double> oobN(n, 0), cnt;
+  std::vector<int64_t> idx;
+  for (int t = 0; t < static_cast<int>(trees.size()); ++t) {
+    make_bag(p, n, t + p.firstTree, cnt, idx);
+    const Tree& tr = trees[t];
+    parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
+      for (std::size_t i = b; i < e; ++i) {
+        if (cnt[i] > 0) continue;
+        int leaf = tree::leaf_of_binned(tr, d, static_cast<int64_t>(i));
+        for (int k = 0; k < K; ++k) res.oobPred[i * K + k] += tr.value[static_cast<std::size_t>(leaf) * K + k];
+        oobN[i] += 1;
+      }
+    }, 8192);
+    double err = 0, W = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (oobN[i] == 0) continue;
+      const double* s = &res.oobPred[i * K];
+      double e;
+      if (!cls) {
+        double r = y[i] - s[0] / oobN[i];
+        e = r * r;
+      } else if (K == 1) {
+        int pred = s[0] / oobN[i] >= p.cutoff ? 1 : 0;
+        e = pred != static_cast<int>(y[i]) ? 1 : 0;
+      } else {
+        int best = 0;
+        for (int k = 1; k < K; ++k)
+          if (s[k] > s[best]) best = k;
+        e = best != static_cast<int>(y[i]) ? 1 : 0;
+      }
+      err += w[i] * e;
+      W += w[i];
+    }
+    res.oobError.push_back(W > 0 ? err / W : NAN);
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < K; ++k) res.oobPred[i * K + k] = oobN[i] > 0 ? res.oobPred[i * K + k] / oobN[i] : NAN;
+}
+
 Result train_forest(const Data& d0, const double* y, const double* w, const ForestParams& p) {
   const int64_t n = d0.n;
   std::vector<uint8_t> rm = tree::row_major_bins(d0);
@@ -211,7 +257,8 @@ Result train_forest(const Data& d0, const double* y, const double* w, const Fore
       h.assign(n, 0);
     }
     for (std::size_t t = tb; t < te; ++t) {
-      make_bag(p, n, static_cast<int>(t), cnt, idx);
+      const std::size_t ta = t + static_cast<std::size_t>(p.firstTree);  // the tree's index in the whole forest
+      make_bag(p, n, static_cast<int>(ta), cnt, idx);
       rows.clear();
       for (int64_t i = 0; i < n; ++i) {
         if (cnt[i] <= 0 || w[i] <= 0) continue;
@@ -241,50 +288,11 @@ Result train_forest(const Data& d0, const double* y, const double* w, const Fore
         st.h = h.data();
         st.cnt = cnt.data();
       }
-      tree::GrowResult gr = tree::grow_tree(d, st, rows, gp, p.seed * 31ULL + t * 7ULL + 3, &ws);
+      tree::GrowResult gr = tree::grow_tree(d, st, rows, gp, p.seed * 31ULL + ta * 7ULL + 3, &ws);
       res.trees[t] = std::move(gr.tree);
     }
   }, 1);
-  if (p.computeOob) {
-    res.oobPred.assign(static_cast<std::size_t>(n) * K, 0);
-    std::vector<double> oobN(n, 0), cnt;
-    std::vector<int64_t> idx;
-    for (int t = 0; t < p.nTrees; ++t) {
-      make_bag(p, n, t, cnt, idx);
-      const Tree& tr = res.trees[t];
-      parallel_for(static_cast<std::size_t>(n), [&](std::size_t b, std::size_t e, int) {
-        for (std::size_t i = b; i < e; ++i) {
-          if (cnt[i] > 0) continue;
-          int leaf = tree::leaf_of_binned(tr, d, static_cast<int64_t>(i));
-          for (int k = 0; k < K; ++k) res.oobPred[i * K + k] += tr.value[static_cast<std::size_t>(leaf) * K + k];
-          oobN[i] += 1;
-        }
-      }, 8192);
-      double err = 0, W = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (oobN[i] == 0) continue;
-        const double* s = &res.oobPred[i * K];
-        double e;
-        if (!cls) {
-          double r = y[i] - s[0] / oobN[i];
-          e = r * r;
-        } else if (K == 1) {
-          int pred = s[0] / oobN[i] >= p.cutoff ? 1 : 0;
-          e = pred != static_cast<int>(y[i]) ? 1 : 0;
-        } else {
-          int best = 0;
-          for (int k = 1; k < K; ++k)
-            if (s[k] > s[best]) best = k;
-          e = best != static_cast<int>(y[i]) ? 1 : 0;
-        }
-        err += w[i] * e;
-        W += w[i];
-      }
-      res.oobError.push_back(W > 0 ? err / W : NAN);
-    }
-    for (int64_t i = 0; i < n; ++i)
-      for (int k = 0; k < K; ++k) res.oobPred[i * K + k] = oobN[i] > 0 ? res.oobPred[i * K + k] / oobN[i] : NAN;
-  }
+  if (p.computeOob) forest_oob(d, y, w, p, res.trees, res);
   return res;
 }
 

@@ -44,6 +44,7 @@ struct ForestParams {
   uint64_t seed = 1;
   bool computeOob = true;
   double cutoff = 0.5;  // binary: class 1 when P(class 1) >= cutoff
+  int firstTree = 0;  // index of the first tree in the whole forest (seeds and bags follow it)
   const int32_t* strata = nullptr;  // per row stratum (sampling within strata) or null
   int numStrata = 0;
   tree::GrowParams grow;
@@ -61,6 +62,10 @@ struct Result {
 
 Result train_boost(const tree::Data& d, const double* y, const double* w, const BoostParams& p);
 Result train_forest(const tree::Data& d, const double* y, const double* w, const ForestParams& p);
+// Out-of-bag predictions and error by number of trees for trees [p.firstTree, p.firstTree + trees.size())
+// of a forest trained with the same parameters (fills res.oobPred and res.oobError).
+void forest_oob(const tree::Data& d, const double* y, const double* w, const ForestParams& p,
+                const std::vector<tree::Tree>& trees, Result& res);
 
 }  // namespace ensemble
 }  // namespace rx
