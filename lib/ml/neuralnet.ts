@@ -6,7 +6,8 @@
  *  - optimizer 'sgd' (learningRate 0.001, momentum 0, nag false, weightDecay 0,
  *    lRateRedRatio 1 every lRateRedFreq epochs), MicrosoftML's sgd() defaults, or
  *  - optimizer 'adaptive' (AdaDelta: decay 0.95, conditioningConst 1e-6), MicrosoftML's adaDeltaSgd().
- * Weights start uniform in [-initWtsDiameter/2, initWtsDiameter/2] (default 0.1), rows are
+ * Weights start uniform in [-initWtsDiameter/2, initWtsDiameter/2] (default 0.1); maxNorm > 0 caps
+ * the norm of every unit's incoming weights (in the normalised space) after each update; rows are
  * shuffled every epoch; everything is driven by `seed`, so training is deterministic per seed.
  * Features are MinMax-normalised by default (normalize = 'auto'); the scales are folded into
  * the input weights. `acceleration` accepts 'sse' (the CPU path); there is no GPU path.
@@ -49,6 +50,8 @@ export interface RxNeuralNetOptions extends TransformOptions {
   numIterations?: number;
   optimizer?: NeuralNetOptimizer;
   initWtsDiameter?: number;
+  /** Max-norm constraint on each unit's incoming weight vector (default 0: none). */
+  maxNorm?: number;
   miniBatchSize?: number;
   acceleration?: 'sse';
   normalize?: NormalizeMode;
@@ -175,6 +178,26 @@ function resolveOptimizer(o: unknown): Required<NeuralNetOptimizer> {
   };
 }
 
+/** Rescales every unit's incoming weights (hidden: a W1 column; output: a W2 column) to norm <= c. */
+function applyMaxNorm(theta: Float64Array, p: number, H: number, K: number, oW2: number, c: number): void {
+  for (let u = 0; u < H; u++) {
+    let s = 0;
+    for (let j = 0; j < p; j++) s += theta[j * H + u]! ** 2;
+    if (s > c * c) {
+      const f = c / Math.sqrt(s);
+      for (let j = 0; j < p; j++) theta[j * H + u]! *= f;
+    }
+  }
+  for (let k = 0; k < K; k++) {
+    let s = 0;
+    for (let u = 0; u < H; u++) s += theta[oW2 + u * K + k]! ** 2;
+    if (s > c * c) {
+      const f = c / Math.sqrt(s);
+      for (let u = 0; u < H; u++) theta[oW2 + u * K + k]! *= f;
+    }
+  }
+}
+
 export async function rxNeuralNet(formula: string, data: unknown, options: RxNeuralNetOptions = {}): Promise<RxNeuralNetModel> {
   const learner = 'rxNeuralNet';
   if (typeof options !== 'object' || options === null) throw argError('an options object', 'options', options);
@@ -183,6 +206,7 @@ export async function rxNeuralNet(formula: string, data: unknown, options: RxNeu
   const epochs = optional(options.numIterations, 100, (v) => expectNumber(v, 'numIterations', { min: 1, integer: true }));
   const opt = resolveOptimizer(options.optimizer);
   const diam = optional(options.initWtsDiameter, 0.1, (v) => expectNumber(v, 'initWtsDiameter', { min: 0 }));
+  const maxNorm = optional(options.maxNorm, 0, (v) => expectNumber(v, 'maxNorm', { min: 0 }));
   const batch = optional(options.miniBatchSize, 1, (v) => expectNumber(v, 'miniBatchSize', { min: 1, integer: true }));
   optional(options.acceleration, 'sse', (v) => expectOneOf(v, ['sse'] as const, 'acceleration'));
   const normalizeMode = optional(options.normalize, 'auto', (v) => expectOneOf(v, ['auto', 'no', 'yes', 'warn'] as const, 'normalize'));
@@ -195,6 +219,7 @@ export async function rxNeuralNet(formula: string, data: unknown, options: RxNeu
     numIterations: _i,
     optimizer: _o,
     initWtsDiameter: _d,
+    maxNorm: _mn,
     miniBatchSize: _b,
     acceleration: _a,
     normalize: _n,
@@ -316,6 +341,7 @@ export async function rxNeuralNet(formula: string, data: unknown, options: RxNeu
         }
       }
       if (ic >= 0) for (let u = 0; u < H; u++) theta[ic * H + u] = 0;
+      if (maxNorm > 0) applyMaxNorm(theta, p, H, K, oW2, maxNorm);
     }
     lastLoss = epochLoss / n;
     if (!Number.isFinite(lastLoss)) throw new RxError('RX_CONVERGENCE', `${learner}: training diverged in epoch ${ep + 1} (lower the learning rate)`);
@@ -336,7 +362,7 @@ export async function rxNeuralNet(formula: string, data: unknown, options: RxNeu
     b1: Array.from(theta.subarray(oB1, oB1 + H)),
     w2: Array.from(theta.subarray(oW2, oW2 + H * K)),
     b2: Array.from(theta.subarray(oB2, oB2 + K)),
-    params: { type, numHiddenNodes: H, numIterations: epochs, optimizer: opt, initWtsDiameter: diam, miniBatchSize: batch, acceleration: 'sse', normalize: normalizeMode, seed },
+    params: { type, numHiddenNodes: H, numIterations: epochs, optimizer: opt, initWtsDiameter: diam, maxNorm, miniBatchSize: batch, acceleration: 'sse', normalize: normalizeMode, seed },
     stats: { epochs, trainingRows: n, missingRows: md.nMissing, lastEpochLoss: lastLoss },
   });
 }

@@ -126,6 +126,19 @@ describe('rxNeuralNet', () => {
     for (const c of mi.data.classes!) expect(maxAbsDiff(out[`Score.${c}`]!.data as Float64Array, pi[`Score.${c}`] as Float64Array)).toBeLessThan(1e-9);
   });
 
+  it('maxNorm caps the norm of every hidden unit\'s incoming weights', async () => {
+    const t = xor(200, 1);
+    const m = await rxNeuralNet('cls ~ a + b', t, { numHiddenNodes: 4, numIterations: 30, maxNorm: 0.5, normalize: 'no', optimizer: { kind: 'sgd', learningRate: 0.5 } });
+    const { w1, p, hidden } = m.data;
+    for (let u = 0; u < hidden; u++) {
+      let s = 0;
+      for (let j = 0; j < p; j++) s += w1[j * hidden + u]! ** 2;
+      expect(Math.sqrt(s)).toBeLessThanOrEqual(0.5 + 1e-12);
+    }
+    const free = await rxNeuralNet('cls ~ a + b', t, { numHiddenNodes: 4, numIterations: 30, normalize: 'no', optimizer: { kind: 'sgd', learningRate: 0.5 } });
+    expect(Math.max(...free.data.w1.map(Math.abs))).toBeGreaterThan(0.5);
+  });
+
   it('validates its options', async () => {
     const t = xor(20, 1);
     await expect(rxNeuralNet('cls ~ a + b', t, { numHiddenNodes: 0 })).rejects.toThrow(/numHiddenNodes/);
