@@ -18,10 +18,11 @@ import type { Chunk, DataSource } from '../data/types.js';
 import { RxError } from '../errors.js';
 import { dbinomLog, dpoisLog, lgamma, pnorm, pt } from '../stats/distributions.js';
 import { argError } from '../validate.js';
-import { type DesignChunk, type DesignSpec, forEachDesignBlock } from './design.js';
+import { type DesignChunk, type DesignSpec, forEachDesignBlock, transientChunkSource } from './design.js';
 import { type FamilySpec, familySpec, makeFamily } from './family.js';
 import { type RxLinModOptions, modelRunOptions, prepareModel } from './linmod.js';
 import { GlmResult } from './results.js';
+import { applyPweights } from './sandwich.js';
 import { hugeBuffer, irlsLogit } from '../native/linalg.js';
 import { accumulateXtwx, reportedConditionNumber, sweepSolve } from './solve.js';
 
@@ -661,6 +662,10 @@ async function fitGlm(formula: string, data: unknown, opts: RxGlmOptions, binary
     designCaches.delete(spec.cacheKey);
   }
   const res = glmFromRaw(raw, binary);
+  if (opts.pweights !== undefined && opts.weights === undefined) {
+    const fixed = fam.family === 'binomial' || fam.family === 'poisson';
+    await applyPweights(res, local ? transientChunkSource(source) : source, modelRunOptions(opts), fam, fixed, true);
+  }
   if (source.describe) res.dataDescription = source.describe();
   return res;
 }

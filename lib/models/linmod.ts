@@ -22,6 +22,7 @@ import { type DesignChunk, type DesignOptions, type DesignSpec, type GroupedDesi
 import { xtwxGrouped } from '../native/linalg.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
+import { applyPweights } from './sandwich.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, reportedConditionNumber, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
 
 export interface LinModSpec {
@@ -377,7 +378,10 @@ function afterRefine(spec: LinModSpec, state: LinModState, p: number): PassResul
 export interface RxLinModOptions extends RxRunOptions {
   /** Analytic (precision) weights variable. */
   weights?: string;
-  /** Probability weights (treated as analytic weights for the point estimates). */
+  /**
+   * Probability (sampling) weights: the point estimates are the weighted fit's; standard
+   * errors, tests and covCoef are the HC0 sandwich ones (one more pass; result covType 'HC0').
+   */
   pweights?: string;
   /** Frequency weights: each row counts w times. */
   fweights?: string;
@@ -458,6 +462,7 @@ export async function rxLinMod(formula: string, data: unknown, opts: RxLinModOpt
   const spec: LinModSpec = { design, mode: 'xtx', tol: opts.tolerance ?? 1e-7, fweights: opts.fweights !== undefined };
   const raw = await runAccumulator(linModAccumulator, spec, passSource(source, opts), runOpts(opts));
   const res = linModFromState(raw, opts);
+  if (opts.pweights !== undefined) await applyPweights(res, passSource(source, opts), runOpts(opts), null, false, opts.covCoef === true);
   if (source.describe) res.dataDescription = source.describe();
   return res;
 }

@@ -28,6 +28,11 @@ export interface ModelCommon {
   nMissingObs: number;
   unscaledCov: number[][];
   covCoef?: number[][];
+  /**
+   * 'HC0': stdErrors, tests and covCoef are the sandwich (robust) ones of a fit with
+   * probability weights (pweights); absent: model-based.
+   */
+  covType?: 'HC0';
   warnings: string[];
   dataDescription?: string;
 }
