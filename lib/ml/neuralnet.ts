@@ -10,9 +10,8 @@
  * the norm of every unit's incoming weights (in the normalised space) after each update; rows are
  * shuffled every epoch; everything is driven by `seed`, so training is deterministic per seed.
  * Features are MinMax-normalised by default (normalize = 'auto'); the scales are folded into
- * the input weights. `acceleration` accepts 'sse' (the CPU path); there is no GPU path.
+ * the input weights. Training runs in the native kernel (native/src/ml/nn.cpp) on the libuv pool. `acceleration` accepts 'sse' (the CPU path); there is no GPU path.
  */
-import { RxError } from '../errors.js';
 import type { TransformOptions } from '../expr/source.js';
 import type { Chunk } from '../data/types.js';
 import { OnnxGraph } from '../onnx/builder.js';
@@ -22,8 +21,8 @@ import type { ScoreColumns } from '../scoring/registry.js';
 import { argError, expectBoolean, expectNumber, expectOneOf, optional } from '../validate.js';
 import { type MlDesign, type NormalizeMode, loadMlData, resolveNormalize } from './data.js';
 import { type MlPredictOptions, labelColumn, predictChunks, sigmoid } from './model.js';
+import { neuralNetTrain } from '../native/ml.js';
 import { designTensor, mlOutputs } from './onnx.js';
-import { mulberry32, shuffleIndex } from './rng.js';
 
 export interface NeuralNetOptimizer {
   kind: 'sgd' | 'adaptive';
@@ -178,26 +177,6 @@ function resolveOptimizer(o: unknown): Required<NeuralNetOptimizer> {
   };
 }
 
-/** Rescales every unit's incoming weights (hidden: a W1 column; output: a W2 column) to norm <= c. */
-function applyMaxNorm(theta: Float64Array, p: number, H: number, K: number, oW2: number, c: number): void {
-  for (let u = 0; u < H; u++) {
-    let s = 0;
-    for (let j = 0; j < p; j++) s += theta[j * H + u]! ** 2;
-    if (s > c * c) {
-      const f = c / Math.sqrt(s);
-      for (let j = 0; j < p; j++) theta[j * H + u]! *= f;
-    }
-  }
-  for (let k = 0; k < K; k++) {
-    let s = 0;
-    for (let u = 0; u < H; u++) s += theta[oW2 + u * K + k]! ** 2;
-    if (s > c * c) {
-      const f = c / Math.sqrt(s);
-      for (let u = 0; u < H; u++) theta[oW2 + u * K + k]! *= f;
-    }
-  }
-}
-
 export async function rxNeuralNet(formula: string, data: unknown, options: RxNeuralNetOptions = {}): Promise<RxNeuralNetModel> {
   const learner = 'rxNeuralNet';
   if (typeof options !== 'object' || options === null) throw argError('an options object', 'options', options);
@@ -231,122 +210,39 @@ export async function rxNeuralNet(formula: string, data: unknown, options: RxNeu
   const { X, y } = md.cached!;
   const K = type === 'multiClass' ? md.design.classes!.length : 1;
   const ic = md.design.interceptCol;
-  const rand = mulberry32(seed);
-  const init = (len: number) => Float64Array.from({ length: len }, () => (rand() - 0.5) * diam);
-  // parameters in one vector: W1 (p x H), b1 (H), W2 (H x K), b2 (K)
+  // parameters in one vector: W1 (p x H), b1 (H), W2 (H x K), b2 (K); drawn and trained natively
   const nW1 = p * H;
-  const nP = nW1 + H + H * K + K;
-  const theta = init(nP);
-  if (ic >= 0) for (let u = 0; u < H; u++) theta[ic * H + u] = 0; // the bias is b1
   const oB1 = nW1;
   const oW2 = oB1 + H;
   const oB2 = oW2 + H * K;
-  const grad = new Float64Array(nP);
-  const vel = new Float64Array(nP);
-  const eg2 = new Float64Array(nP);
-  const ed2 = new Float64Array(nP);
-  const look = new Float64Array(nP);
-  const h = new Float64Array(H);
-  const dh = new Float64Array(H);
-  const o = new Float64Array(K);
-  const dOut = new Float64Array(K);
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  let lr = opt.learningRate;
-  let lastLoss = Number.NaN;
-  const forward = (w: Float64Array, off: number): void => {
-    for (let u = 0; u < H; u++) h[u] = w[oB1 + u]!;
-    for (let j = 0; j < p; j++) {
-      const x = X[off + j]!;
-      if (x === 0 || j === ic) continue;
-      const row = j * H;
-      for (let u = 0; u < H; u++) h[u]! += x * w[row + u]!;
-    }
-    for (let u = 0; u < H; u++) h[u] = sigmoid(h[u]!);
-    for (let k = 0; k < K; k++) {
-      let s = w[oB2 + k]!;
-      for (let u = 0; u < H; u++) s += h[u]! * w[oW2 + u * K + k]!;
-      o[k] = s;
-    }
-  };
-  /** Output error and loss of the current forward pass for row i. */
-  const outError = (i: number): number => {
-    const yi = y[i]!;
-    if (type === 'regression') {
-      dOut[0] = o[0]! - yi;
-      return 0.5 * dOut[0]! * dOut[0]!;
-    }
-    if (type === 'binary') {
-      const pr = sigmoid(o[0]!);
-      dOut[0] = pr - yi;
-      const z = yi === 1 ? -o[0]! : o[0]!;
-      return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-    }
-    let mx = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) mx = Math.max(mx, o[k]!);
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.exp(o[k]! - mx);
-    for (let k = 0; k < K; k++) dOut[k] = Math.exp(o[k]! - mx) / s - (k === yi ? 1 : 0);
-    return mx + Math.log(s) - o[yi]!;
-  };
-  for (let ep = 0; ep < epochs; ep++) {
-    shuffleIndex(order, rand);
-    let epochLoss = 0;
-    for (let b0 = 0; b0 < n; b0 += batch) {
-      const b1 = Math.min(n, b0 + batch);
-      // Nesterov: gradient at theta + momentum * velocity
-      let w = theta;
-      if (opt.kind === 'sgd' && opt.nag && opt.momentum > 0) {
-        for (let q = 0; q < nP; q++) look[q] = theta[q]! + opt.momentum * vel[q]!;
-        w = look;
-      }
-      grad.fill(0);
-      for (let t = b0; t < b1; t++) {
-        const i = order[t]!;
-        const off = i * p;
-        forward(w, off);
-        epochLoss += outError(i);
-        for (let u = 0; u < H; u++) {
-          let s = 0;
-          for (let k = 0; k < K; k++) {
-            grad[oW2 + u * K + k]! += h[u]! * dOut[k]!;
-            s += w[oW2 + u * K + k]! * dOut[k]!;
-          }
-          dh[u] = s * h[u]! * (1 - h[u]!);
-        }
-        for (let k = 0; k < K; k++) grad[oB2 + k]! += dOut[k]!;
-        for (let u = 0; u < H; u++) grad[oB1 + u]! += dh[u]!;
-        for (let j = 0; j < p; j++) {
-          const x = X[off + j]!;
-          if (x === 0 || j === ic) continue;
-          const row = j * H;
-          for (let u = 0; u < H; u++) grad[row + u]! += x * dh[u]!;
-        }
-      }
-      const inv = 1 / (b1 - b0);
-      if (opt.kind === 'sgd') {
-        for (let q = 0; q < nP; q++) {
-          const g = grad[q]! * inv + opt.weightDecay * theta[q]!;
-          vel[q] = opt.momentum * vel[q]! - lr * g;
-          theta[q]! += vel[q]!;
-        }
-      } else {
-        const rho = opt.decay;
-        const eps = opt.conditioningConst;
-        for (let q = 0; q < nP; q++) {
-          const g = grad[q]! * inv;
-          eg2[q] = rho * eg2[q]! + (1 - rho) * g * g;
-          const dx = (-Math.sqrt(ed2[q]! + eps) / Math.sqrt(eg2[q]! + eps)) * g;
-          ed2[q] = rho * ed2[q]! + (1 - rho) * dx * dx;
-          theta[q]! += dx;
-        }
-      }
-      if (ic >= 0) for (let u = 0; u < H; u++) theta[ic * H + u] = 0;
-      if (maxNorm > 0) applyMaxNorm(theta, p, H, K, oW2, maxNorm);
-    }
-    lastLoss = epochLoss / n;
-    if (!Number.isFinite(lastLoss)) throw new RxError('RX_CONVERGENCE', `${learner}: training diverged in epoch ${ep + 1} (lower the learning rate)`);
-    if (opt.kind === 'sgd' && (ep + 1) % opt.lRateRedFreq === 0) lr *= opt.lRateRedRatio;
-  }
+  const theta = new Float64Array(oB2 + K);
+  const lastLoss = await neuralNetTrain(
+    X,
+    y,
+    {
+      n,
+      p,
+      hidden: H,
+      outputs: K,
+      task: type === 'binary' ? 0 : type === 'multiClass' ? 1 : 2,
+      interceptCol: ic,
+      epochs,
+      batch,
+      optimizer: opt.kind === 'sgd' ? 0 : 1,
+      learningRate: opt.learningRate,
+      momentum: opt.momentum,
+      weightDecay: opt.weightDecay,
+      lRateRedRatio: opt.lRateRedRatio,
+      lRateRedFreq: opt.lRateRedFreq,
+      nag: opt.nag,
+      decay: opt.decay,
+      conditioningConst: opt.conditioningConst,
+      maxNorm,
+      initWtsDiameter: diam,
+      seed,
+    },
+    theta,
+  );
   const w1 = new Array<number>(nW1);
   for (let j = 0; j < p; j++) for (let u = 0; u < H; u++) w1[j * H + u] = theta[j * H + u]! * md.scale[j]!;
   return new RxNeuralNetModel({

@@ -144,5 +144,10 @@ describe('rxNeuralNet', () => {
     await expect(rxNeuralNet('cls ~ a + b', t, { numHiddenNodes: 0 })).rejects.toThrow(/numHiddenNodes/);
     await expect(rxNeuralNet('cls ~ a + b', t, { optimizer: { kind: 'rmsprop' as 'sgd' } })).rejects.toThrow(/optimizer.kind/);
     await expect(rxNeuralNet('cls ~ a + b', t, { acceleration: 'gpu' as 'sse' })).rejects.toThrow(/acceleration/);
+    // the native trainer reports divergence as an RxError
+    const x = Array.from({ length: 50 }, (_, i) => i / 50);
+    await expect(
+      rxNeuralNet('y ~ x', { x, y: x.map((v) => 1000 * v) }, { type: 'regression', numIterations: 50, optimizer: { kind: 'sgd', learningRate: 1e3 } }),
+    ).rejects.toMatchObject({ code: 'RX_CONVERGENCE' });
   });
 });
