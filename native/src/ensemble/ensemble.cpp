@@ -48,9 +48,9 @@ double boost_loss(int obj, const double* y, const double* w, const double* s, in
 
 Result train_boost(const Data& d0, const double* y, const double* w, const BoostParams& p) {
   const int64_t n = d0.n;
-  std::vector<uint8_t> rm = tree::row_major_bins(d0);
-  Data d = d0;
-  if (!rm.empty()) d.rows8 = rm.data();
+  // no row-major copy here: boosting's leaves are large (the smaller child of each split is
+  // built), column-wise histograms cost the same CPU and the copy would add n*p bytes
+  const Data& d = d0;
   std::unique_ptr<Objective> obj(make_objective(kObjectives[p.objective], p.numClass));
   const int K = obj->num_outputs();
   Result res;

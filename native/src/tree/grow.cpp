@@ -343,7 +343,8 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
   // ordered statistics (LightGBM's "ordered gradients"): gather (h, g...) of the leaf's rows
   // once, so every feature streams them contiguously instead of gathering per feature
   const int W = 1 + K + (unitCnt ? 0 : 1);
-  if (ws_->ord.size() < static_cast<std::size_t>(m) * W) ws_->ord.resize(static_cast<std::size_t>(m) * W);
+  const bool identPacked = ident && st_.packed;
+  if (!identPacked && ws_->ord.size() < static_cast<std::size_t>(m) * W) ws_->ord.resize(static_cast<std::size_t>(m) * W);
   double* ordp = ws_->ord.data();
   const double* P = st_.packed;
   auto gather = [&](std::size_t ib, std::size_t ie, int) {
@@ -364,11 +365,14 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
     }
   };
   const bool serial = p_.serial || m < 4096;
-  if (serial || m < (1 << 16))
-    gather(0, static_cast<std::size_t>(m), 0);
-  else
-    parallel_for(static_cast<std::size_t>(m), gather, 1 << 15);
   const double* O = ordp;
+  if (ident && P) {
+    O = P;  // every row in order: the packed statistics are already in leaf order
+  } else if (serial || m < (1 << 16)) {
+    gather(0, static_cast<std::size_t>(m), 0);
+  } else {
+    parallel_for(static_cast<std::size_t>(m), gather, 1 << 15);
+  }
   if (d_.rows8 && !ident && K == 1) {
     // row-wise: zero the features' bins, then one pass over the rows per block of features
     std::vector<int> off3(feats.size());
