@@ -271,6 +271,68 @@ class Fit {
     return m;
   }
 
+  // best_of for an ordered variable with one histogram channel (anova, 2-class gini): one
+  // pass over the bins, the same arithmetic as the general path
+  bool best_numeric_k1(int f, const double* H, int V, const double* base, double nodeRisk, SplitRec& out,
+                       double& rawImprove) const {
+    const bool anova = p_.method == 0;
+    const double mb = p_.minBucket;
+    const double meanB = anova && base[1] > 0 ? base[2] / base[1] : 0;
+    auto imp = [](double h, double g) {
+      if (h <= 0) return 0.0;
+      const double c0 = h - g, c1 = g;
+      double sq = 0;
+      sq += c0 * c0;
+      sq += c1 * c1;
+      return h - sq / h;
+    };
+    const double parentImp = anova ? 0 : imp(base[1], base[2]);
+    double aC = 0, aH = 0, aG = 0;
+    int prev = -1, bestBin = -1, bestNext = -1, bestDir = kLeft;
+    double best = 0;
+    for (int b = 0; b < V; ++b) {
+      const double* e = H + static_cast<std::size_t>(b) * 3;
+      if (!(e[0] > 0)) continue;
+      if (prev >= 0) {
+        const double rC = base[0] - aC, rH = base[1] - aH, rG = base[2] - aG;
+        if (aC >= mb && rC >= mb) {
+          double val;
+          int dir;
+          bool ok = true;
+          if (anova) {
+            if (aH <= 0 || rH <= 0) ok = false;
+            const double ls = aG - aH * meanB;
+            val = ok ? ls * ls / aH + ls * ls / rH : 0;
+            dir = ls < -ls ? kLeft : kRight;
+          } else {
+            val = parentImp - imp(aH, aG) - imp(rH, rG);
+            const double ml = aH > 0 ? aG / aH : 0, mr = rH > 0 ? rG / rH : 0;
+            dir = ml < mr ? kLeft : kRight;
+          }
+          if (ok && val > best) {
+            best = val;
+            bestBin = prev;
+            bestNext = b;
+            bestDir = dir;
+          }
+        }
+      }
+      aC += e[0];
+      aH += e[1];
+      aG += e[2];
+      prev = b;
+    }
+    if (bestBin < 0) return false;
+    rawImprove = anova ? best / nodeRisk : best;
+    out = SplitRec();
+    out.var = f;
+    out.count = static_cast<int>(base[0]);
+    out.ncat = bestDir;
+    out.bin = bestBin;
+    out.index = 0.5 * (d_.hi[d_.offset[f] + bestBin] + d_.lo[d_.offset[f] + bestNext]);
+    return true;
+  }
+
   // rpart's best split of one variable from its histogram; false when none
   bool best_of(int f, const double* H, const Leaf& l, double nodeRisk, SplitRec& out, double& rawImprove) const {
     const int S = S_;
@@ -283,6 +345,9 @@ class Fit {
     for (int k = 0; k < s_.Kh; ++k) base[2 + k] = l.g[k] - M[2 + k];
     const double mb = p_.minBucket;
     if (base[0] < 2 * mb) return false;
+    const bool anova0 = p_.method == 0;
+    if (!(d_.categorical[f] && V <= p_.maxUnorderedLevels) && s_.Kh == 1 && (anova0 || p_.split == 0))
+      return best_numeric_k1(f, H, V, base, nodeRisk, out, rawImprove);
     std::vector<int> order;
     order.reserve(V);
     for (int b = 0; b < V; ++b)
