@@ -129,6 +129,12 @@ export interface TreeNative {
     full: boolean,
     k: number,
   ): { values: Float64Array; counts: Float64Array; missing: number; full: boolean };
+  /** sketch updates of several columns at once (one thread per column; NaN = missing) */
+  treeSketchAddMany(
+    columns: Float64Array[],
+    states: { values: Float64Array; counts: Float64Array; missing: number; full: boolean }[],
+    k: number,
+  ): { values: Float64Array; counts: Float64Array; missing: number; full: boolean }[];
   treeSketchBins(values: Float64Array, counts: Float64Array, maxBins: number): { lo: Float64Array; hi: Float64Array };
   treeBinNumeric(
     values: Float64Array,
@@ -173,6 +179,7 @@ export interface TreeNative {
 
 export const treeExports = [
   'treeSketchAdd',
+  'treeSketchAddMany',
   'treeSketchBins',
   'treeBinNumeric',
   'treeTrainBoost',

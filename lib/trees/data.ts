@@ -158,34 +158,38 @@ export async function prepareTreeData(formula: string, data: unknown, opts: Prep
     let zeroW = 0;
     for (let i = 0; i < m; i++) if (w[n + i] === 0) zeroW++;
     const pc = buildPredictorColumns(spec, chunk, { response: false });
+    // numeric predictors of the chunk (NaN = missing); rows without weight (or response)
+    // take no part in the bins
+    const idx: number[] = [];
+    let xs: Float64Array[] = [];
     for (let j = 0; j < p; j++) {
       if (ptype[j] === 'factor') continue;
       let x = pc.columns[j] as Float64Array;
-      let valid: Uint8Array | undefined;
       if (zeroW > 0) {
-        // rows without weight (or response) take no part in the bins either
-        const keep = m - zeroW;
-        const fx = new Float64Array(keep);
-        const fv = valid ? new Uint8Array(keep) : undefined;
-        for (let i = 0, r = 0; i < m; i++) {
-          if (w[n + i] === 0) continue;
-          fx[r] = x[i]!;
-          if (fv) fv[r] = valid![i]!;
-          r++;
-        }
+        const fx = new Float64Array(m - zeroW);
+        for (let i = 0, r = 0; i < m; i++) if (w[n + i] !== 0) fx[r++] = x[i]!;
         x = fx;
-        valid = fv;
       }
-      let s = sketches[j]!;
-      // an empty sketch admits every value: feed a first slice so the admission threshold
-      // (the k-th smallest hash) is set before the rest (same sketch: it is order independent)
-      const first = s.values.length === 0 && !s.full && x.length > 8 * k ? 4 * k : 0;
+      idx.push(j);
+      xs.push(x);
+    }
+    if (idx.length > 0) {
+      // one column per thread; an empty sketch admits every value, so a first slice sets the
+      // admission threshold (the k-th smallest hash) before the rest (the sketch is order independent)
+      let states = idx.map((j) => sketches[j]!);
+      const first = states.every((s) => s.values.length === 0 && !s.full) && xs[0]!.length > 8 * k ? 4 * k : 0;
       if (first > 0) {
-        s = native.treeSketchAdd(x.subarray(0, first), valid?.subarray(0, first), s.values, s.counts, s.missing, s.full, k);
-        x = x.subarray(first);
-        valid = valid?.subarray(first);
+        states = native.treeSketchAddMany(
+          xs.map((x) => x.subarray(0, first)),
+          states,
+          k,
+        );
+        xs = xs.map((x) => x.subarray(first));
       }
-      sketches[j] = native.treeSketchAdd(x, valid, s.values, s.counts, s.missing, s.full, k);
+      states = native.treeSketchAddMany(xs, states, k);
+      idx.forEach((j, q) => {
+        sketches[j] = states[q]!;
+      });
     }
     n += m;
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common.h"
+#include "common/threads.h"
 #include "ensemble/ensemble.h"
 #include "registry.h"
 #include "tree/engine.h"
@@ -84,6 +85,52 @@ Napi::Value SketchAdd(const Napi::CallbackInfo& info) {
     o.Set("missing", s.missing);
     o.Set("full", s.full);
     return o;
+  });
+}
+
+// Sketch updates of several columns at once, one column per thread (values: NaN = missing).
+Napi::Value SketchAddMany(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return rxb::Guard(env, [&]() -> Napi::Value {
+    if (!info[0].IsArray()) Bad(env, "columns", "an array of Float64Array", info[0]);
+    if (!info[1].IsArray()) Bad(env, "sketch states", "an array of objects", info[1]);
+    Napi::Array xs = info[0].As<Napi::Array>();
+    Napi::Array st = info[1].As<Napi::Array>();
+    int64_t k = rxb::ArgInt(info, 2, "sketch size");
+    const uint32_t m = xs.Length();
+    if (st.Length() != m) rxb::ThrowRx(env, "RX_ARG", "one sketch state per column");
+    std::vector<std::pair<const double*, std::size_t>> cols(m);
+    std::vector<rx::tree::Sketch> sk(m);
+    for (uint32_t j = 0; j < m; ++j) {
+      auto x = F64(env, xs.Get(j), "values");
+      cols[j] = {x.first, x.second};
+      Napi::Value sv = st.Get(j);
+      if (!sv.IsObject()) Bad(env, "sketch state", "object", sv);
+      Napi::Object o = sv.As<Napi::Object>();
+      auto v = F64(env, o.Get("values"), "sketch values");
+      auto c = F64(env, o.Get("counts"), "sketch counts");
+      sk[j].values.assign(v.first, v.first + v.second);
+      sk[j].counts.assign(c.first, c.first + c.second);
+      sk[j].missing = NumProp(env, o, "missing", 0);
+      sk[j].full = BoolProp(env, o, "full", false);
+    }
+    rx::parallel_for(
+        m,
+        [&](std::size_t b, std::size_t e, int) {
+          for (std::size_t j = b; j < e; ++j)
+            rx::tree::sketch_add(sk[j], cols[j].first, nullptr, cols[j].second, static_cast<std::size_t>(k));
+        },
+        1);
+    Napi::Array out = Napi::Array::New(env, m);
+    for (uint32_t j = 0; j < m; ++j) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("values", ToF64(env, sk[j].values));
+      o.Set("counts", ToF64(env, sk[j].counts));
+      o.Set("missing", sk[j].missing);
+      o.Set("full", sk[j].full);
+      out.Set(j, o);
+    }
+    return out;
   });
 }
 
@@ -597,6 +644,7 @@ Napi::Value PredictSync(const Napi::CallbackInfo& info) {
 
 RXB_MODULE(tree) {
   exports.Set("treeSketchAdd", Napi::Function::New(env, SketchAdd));
+  exports.Set("treeSketchAddMany", Napi::Function::New(env, SketchAddMany));
   exports.Set("treeSketchBins", Napi::Function::New(env, SketchBins));
   exports.Set("treeBinNumeric", Napi::Function::New(env, BinNumeric));
   exports.Set("treeTrainBoost", Napi::Function::New(env, TrainBoost));
