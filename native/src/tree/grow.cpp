@@ -220,9 +220,9 @@ std::shared_ptr<std::vector<double>> Grower::new_hist() {
 namespace {
 // Histogram of one uint8 feature over a leaf: (count, h, g) per bin, statistics in leaf
 // order (O: h, g interleaved), bins by row (or by position when the leaf is all rows in
-// order). Four rows per step, their bins loaded first.
-template <bool kIdent>
-void hist_u8_k1(const uint8_t* col, const int64_t* rows, const double* O, int64_t m, double* H) {
+// order). Four rows per step, their bins loaded first. (Also used for uint16 columns.)
+template <bool kIdent, typename T = uint8_t>
+void hist_u8_k1(const T* col, const int64_t* rows, const double* O, int64_t m, double* H) {
   int64_t i = 0;
   for (; i + 4 <= m; i += 4) {
     const int b0 = kIdent ? col[i] : col[rows[i]];
@@ -404,6 +404,12 @@ void Grower::build(const Leaf& l, const std::vector<int>& feats, std::vector<dou
           hist_u8_k1<true>(col, rows, O, m, H);
         else
           hist_u8_k1<false>(col, rows, O, m, H);
+      } else if (d_.b16 && K == 1 && unitCnt) {
+        const uint16_t* col = d_.b16 + static_cast<int64_t>(f) * n;
+        if (ident)
+          hist_u8_k1<true, uint16_t>(col, rows, O, m, H);
+        else
+          hist_u8_k1<false, uint16_t>(col, rows, O, m, H);
       } else if (d_.b8 && K == 1) {
         const uint8_t* col = d_.b8 + static_cast<int64_t>(f) * n;
         if (ident)
