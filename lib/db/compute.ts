@@ -8,6 +8,14 @@
  * and parallel runs agree (measured design: postgres_fdw does not push partial aggregates
  * to foreign partitions). The same SQL runs unchanged on a Citus coordinator.
  * Anything else streams the rows to the client and runs locally, with a log line saying so.
+ *
+ * rxExec / rxExecBy: tasks run in this process (numTasks at a time). rxExecBy partitions
+ * where the data lives: SELECT DISTINCT on the keys (every shard, combined), then each
+ * function gets the source filtered to its key values as bound parameters (RxPostgresData /
+ * RxDuckDbData / RxSqlServerData `filter`; on shards an RxPostgresShardsData over every
+ * shard), so an analysis of the partition in the same context runs as SQL. Chosen over one
+ * ordered stream split on key change because that moves every row to the client; the cost
+ * is one scan of the table per partition that is analysed (an index on the keys helps).
  */
 import type { Chunk, ChunkOptions, ColumnType, DataSource, Schema } from '../data/types.js';
 import { RxError } from '../errors.js';

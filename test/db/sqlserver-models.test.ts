@@ -7,6 +7,7 @@
  * With RXSCALE_MSSQL set, the fits run on a real server and equal the local fits (1e-9).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rxExecBy } from '../../lib/compute/exec.js';
 import type { SqlPass } from '../../lib/compute/pema.js';
 import type { Schema } from '../../lib/data/types.js';
 import { RxInSqlServer } from '../../lib/db/compute.js';
@@ -113,4 +114,13 @@ describe.skipIf(!mssql)('model pushdown on a real SQL Server (RXSCALE_MSSQL)', (
     const src = new RxSqlServerData({ connectionString: mssql!, table });
     await modelParity(ctx as never, src, memoryData(), ['lm factors + F()', 'lm interaction, weights', 'lm cube', 'logit', 'gaussian glm, weights']);
   }, 300_000);
+
+  it('rxExecBy partitions by SELECT DISTINCT and counts each partition through its filtered source', async () => {
+    const ctx = new RxInSqlServer({ connectionString: mssql!, logger: () => {} });
+    const count = (_k: unknown, d: { numRows(): Promise<number> }) => d.numRows();
+    const got = await rxExecBy(new RxSqlServerData({ connectionString: mssql!, table }), ['h'], count, { computeContext: ctx });
+    const want = await rxExecBy(memoryData(), ['h'], async (_k: unknown, d: { numRows(): Promise<number | undefined> }) => d.numRows(), { reportProgress: 0 });
+    expect(ctx.log).toEqual([]);
+    expect(got.map((r) => [r.keys.h, r.result])).toEqual(want.map((r) => [r.keys.h, r.result]));
+  }, 120_000);
 });
