@@ -49,7 +49,7 @@ export interface MlData {
   /** Column scales (1 where not scaled); multiply X columns by them when reading. */
   scale: Float64Array;
   /** Calls fn on every block of the (scaled) model matrix: the cache, or a pass over the source. */
-  forEach(fn: (b: MlBlock) => void): Promise<void>;
+  forEach(fn: (b: MlBlock) => void | Promise<void>): Promise<void>;
 }
 
 export interface MlDataOptions extends TransformOptions {
@@ -211,9 +211,9 @@ export async function loadMlData(
     if (opts.normalize) for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) X[i * p + j]! *= scale[j]!;
     cached = { n, p, X, y };
   }
-  const forEach = async (fn: (b: MlBlock) => void): Promise<void> => {
+  const forEach = async (fn: (b: MlBlock) => void | Promise<void>): Promise<void> => {
     if (cached) {
-      fn(cached);
+      await fn(cached);
       return;
     }
     for await (const chunk of source.chunks({ columns: spec.columns }) as AsyncIterable<Chunk>) {
@@ -221,7 +221,7 @@ export async function loadMlData(
       if (dc.n === 0) continue;
       const y = needY ? Float64Array.from(dc.y) : new Float64Array(dc.n);
       codeLabels(design, y, learner, null);
-      fn({ n: dc.n, p, X: toRowMajor(dc.X, dc.n, p, scale), y });
+      await fn({ n: dc.n, p, X: toRowMajor(dc.X, dc.n, p, scale), y });
     }
   };
   return { design, p, n, nMissing, cached, scale, forEach };

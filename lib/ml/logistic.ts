@@ -10,10 +10,12 @@
  * LogisticRegression(C = 1 / l2Weight) (its objective is C * sum loss + ||W||^2 / 2).
  *
  * Passes over the data go through the in-memory model matrix when it fits `cacheBytes`,
- * else each function evaluation re-reads the source chunk by chunk.
+ * else each function evaluation re-reads the source chunk by chunk; the loss and gradient of
+ * each block run in the native kernel (native/src/ml/logistic.cpp) over the thread budget.
  */
 import { RxError } from '../errors.js';
 import { accumulateXtwx, sweepSolve } from '../models/solve.js';
+import { logisticLossGrad } from '../native/ml.js';
 import { pnorm } from '../stats/distributions.js';
 import type { TransformOptions } from '../expr/source.js';
 import { argError, expectBoolean, expectNumber, expectOneOf, optional } from '../validate.js';
@@ -43,50 +45,13 @@ export interface RxLogisticRegressionOptions extends TransformOptions {
   trainThreads?: number;
 }
 
-function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
-/** Summed loss and gradient (no regularisation) of the logistic models at theta (K x p, class-major). */
+/** Summed loss and gradient (no regularisation) of the logistic models at theta (K x p, class-major), natively per block. */
 export async function logisticLoss(data: MlData, K: number, theta: Float64Array, grad: Float64Array | null): Promise<number> {
-  const p = data.p;
+  const g = grad ?? new Float64Array(theta.length);
+  g.fill(0);
   let loss = 0;
-  if (grad) grad.fill(0);
-  const eta = new Float64Array(K);
-  await data.forEach((b) => {
-    const { X, y, n } = b;
-    for (let i = 0; i < n; i++) {
-      const off = i * p;
-      for (let k = 0; k < K; k++) {
-        let e = 0;
-        const tk = k * p;
-        for (let j = 0; j < p; j++) e += theta[tk + j]! * X[off + j]!;
-        eta[k] = e;
-      }
-      if (K === 1) {
-        const yi = y[i]!;
-        const e = eta[0]!;
-        loss += softplus(yi === 1 ? -e : e);
-        if (grad) {
-          const r = 1 / (1 + Math.exp(-e)) - yi;
-          for (let j = 0; j < p; j++) grad[j]! += r * X[off + j]!;
-        }
-      } else {
-        let mx = Number.NEGATIVE_INFINITY;
-        for (let k = 0; k < K; k++) if (eta[k]! > mx) mx = eta[k]!;
-        let s = 0;
-        for (let k = 0; k < K; k++) s += Math.exp(eta[k]! - mx);
-        const lse = mx + Math.log(s);
-        const yi = y[i]!;
-        loss += lse - eta[yi]!;
-        if (grad)
-          for (let k = 0; k < K; k++) {
-            const r = Math.exp(eta[k]! - lse) - (k === yi ? 1 : 0);
-            const tk = k * p;
-            for (let j = 0; j < p; j++) grad[tk + j]! += r * X[off + j]!;
-          }
-      }
-    }
+  await data.forEach(async (b) => {
+    loss += await logisticLossGrad(b.X, b.y, K, theta, g);
   });
   return loss;
 }

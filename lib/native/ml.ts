@@ -3,8 +3,18 @@ import { addon } from './loader.js';
 /** Typed mirror of the addon's MicrosoftML-learner exports (native/binding/ml.cpp). */
 export interface MlNative {
   mlNeuralNetTrain(X: Float64Array, y: Float64Array, params: Float64Array, theta: Float64Array): Promise<number>;
+  mlLogisticLossGrad(X: Float64Array, y: Float64Array, K: number, theta: Float64Array, grad: Float64Array): Promise<number>;
 }
-export const mlExports = ['mlNeuralNetTrain'] as const satisfies readonly (keyof MlNative)[];
+export const mlExports = ['mlNeuralNetTrain', 'mlLogisticLossGrad'] as const satisfies readonly (keyof MlNative)[];
+
+/**
+ * Summed logistic loss at theta (K x p, class-major; K = 1 binary with 0/1 labels, K >= 2
+ * softmax with class indices) over the n x p row-major block X, on the libuv pool with rows
+ * split over the thread budget; the block's gradient is ADDED to grad (K x p).
+ */
+export function logisticLossGrad(X: Float64Array, y: Float64Array, K: number, theta: Float64Array, grad: Float64Array): Promise<number> {
+  return addon<MlNative>().mlLogisticLossGrad(X, y, K, theta, grad);
+}
 
 export interface NeuralNetTrainParams {
   n: number;

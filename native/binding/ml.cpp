@@ -1,8 +1,10 @@
 // N-API glue for the MicrosoftML learners' kernels (native/src/ml).
+#include <cmath>
 #include <memory>
 #include <string>
 
 #include "common.h"
+#include "ml/logistic.h"
 #include "ml/nn.h"
 #include "registry.h"
 
@@ -61,6 +63,42 @@ Napi::Value NeuralNetTrain(const Napi::CallbackInfo& info) {
   });
 }
 
+// mlLogisticLossGrad(X: Float64Array (n*p, row-major), y: Float64Array (n), K, theta: Float64Array (K*p),
+//   grad: Float64Array (K*p, added to)) -> Promise<number> (summed loss)
+Napi::Value LogisticLossGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return rxb::Guard(env, [&]() -> Napi::Value {
+    Napi::Float64Array X = rxb::ArgF64(info, 0, "X");
+    Napi::Float64Array y = rxb::ArgF64(info, 1, "y");
+    const int64_t K = rxb::ArgInt(info, 2, "K");
+    Napi::Float64Array theta = rxb::ArgF64(info, 3, "theta");
+    Napi::Float64Array grad = rxb::ArgF64(info, 4, "grad");
+    const size_t n = y.ElementLength();
+    if (K < 1) rxb::ThrowRx(env, "RX_ARG", "Expected an integer >= 1 for K but received " + std::to_string(K));
+    const size_t k = static_cast<size_t>(K);
+    if (theta.ElementLength() == 0 || theta.ElementLength() % k != 0) rxb::ThrowRx(env, "RX_ARG", "Expected K*p values for theta but received " + std::to_string(theta.ElementLength()));
+    const size_t p = theta.ElementLength() / k;
+    if (X.ElementLength() != n * p) rxb::ThrowRx(env, "RX_ARG", "Expected n*p values for X but received " + std::to_string(X.ElementLength()));
+    if (grad.ElementLength() != k * p) rxb::ThrowRx(env, "RX_ARG", "Expected K*p values for grad but received " + std::to_string(grad.ElementLength()));
+    const double* yd = y.Data();
+    for (size_t i = 0; i < n; ++i) {
+      const double v = yd[i];
+      if (k == 1 ? !(v == 0 || v == 1) : !(v >= 0 && v < static_cast<double>(k) && v == std::floor(v)))
+        rxb::ThrowRx(env, "RX_ARG", "mlLogisticLossGrad: label " + std::to_string(v) + " out of range at row " + std::to_string(i));
+    }
+    const double* Xd = X.Data();
+    const double* td = theta.Data();
+    double* gd = grad.Data();
+    auto loss = std::make_shared<double>(0.0);
+    return rxb::RunAsync(
+        env, [Xd, yd, n, p, k, td, gd, loss]() { *loss = rx::ml::logistic_loss_grad(Xd, yd, n, p, k, td, gd); },
+        [loss](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, *loss); }, {X, y, theta, grad});
+  });
+}
+
 }  // namespace
 
-RXB_MODULE(ml) { exports.Set("mlNeuralNetTrain", Napi::Function::New(env, NeuralNetTrain)); }
+RXB_MODULE(ml) {
+  exports.Set("mlNeuralNetTrain", Napi::Function::New(env, NeuralNetTrain));
+  exports.Set("mlLogisticLossGrad", Napi::Function::New(env, LogisticLossGrad));
+}
