@@ -67,5 +67,6 @@ export { RxOdbcData } from './db/odbc.js';
 export type { RxOdbcDataOptions } from './db/odbc.js';
 export { RxSqlServerData } from './db/sqlserver.js';
 export type { RxSqlServerDataOptions } from './db/sqlserver.js';
-export { RxInDuckDb, RxInPostgres, RxInSqlServer } from './db/compute.js';
+export { RxInDuckDb, RxInPostgres, RxInSqlServer, RxPostgresShardsData } from './db/compute.js';
+export type { KeyFilter } from './db/dialect.js';
 export type { RxInPostgresOptions } from './db/compute.js';
