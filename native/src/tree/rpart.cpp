@@ -178,7 +178,41 @@ class Fit {
       double* cw = me.classWt.data();
       double lh = 0, wt = 0;
       const double *H = s_.h.data(), *G = s_.g.data(), *Y = s_.y, *W = s_.w;
-      if (Kh == 1) {
+      if (Kh == 1 && K == 2 && !gp_.serial && e - b >= (1 << 17)) {
+        // large nodes: per-block partial sums on the thread budget
+        const int64_t m = e - b;
+        const int64_t nb = 16;
+        std::vector<double> part(static_cast<std::size_t>(nb) * 5, 0.0);
+        parallel_for(static_cast<std::size_t>(nb), [&](std::size_t q0, std::size_t q1, int) {
+          for (std::size_t q = q0; q < q1; ++q) {
+            const int64_t i0 = b + m * static_cast<int64_t>(q) / nb, i1 = b + m * static_cast<int64_t>(q + 1) / nb;
+            double a0 = 0, a1 = 0, c0 = 0, c1 = 0, ww = 0;
+            for (int64_t i = i0; i < i1; ++i) {
+              const int64_t r = rows[i];
+              a0 += H[r];
+              a1 += G[r];
+              (Y[r] != 0 ? c1 : c0) += W[r];
+              ww += W[r];
+            }
+            double* o = part.data() + q * 5;
+            o[0] = a0;
+            o[1] = a1;
+            o[2] = c0;
+            o[3] = c1;
+            o[4] = ww;
+          }
+        });
+        double lg = 0;
+        for (int64_t q = 0; q < nb; ++q) {
+          const double* o = part.data() + q * 5;
+          lh += o[0];
+          lg += o[1];
+          cw[0] += o[2];
+          cw[1] += o[3];
+          wt += o[4];
+        }
+        l.g[0] = lg;
+      } else if (Kh == 1) {
         double lg = 0;
         for (int64_t i = b; i < e; ++i) {
           const int64_t r = rows[i];
@@ -577,7 +611,15 @@ class Fit {
     // primary directions, surrogates, routing: [left | right | remaining]
     int64_t* rows = gr_->rows().data();
     const SplitRec& P = nodes[nd].primary[0];
-    for (int64_t i = b; i < e; ++i) dirBuf_[i - b] = static_cast<int8_t>(split_dir_bin(d_, P, rows[i]));
+    if (!gp_.serial && e - b >= (1 << 17))
+      parallel_for(
+          static_cast<std::size_t>(e - b),
+          [&](std::size_t i0, std::size_t i1, int) {
+            for (std::size_t i = i0; i < i1; ++i) dirBuf_[i] = static_cast<int8_t>(split_dir_bin(d_, P, rows[b + static_cast<int64_t>(i)]));
+          },
+          1 << 15);
+    else
+      for (int64_t i = b; i < e; ++i) dirBuf_[i - b] = static_cast<int8_t>(split_dir_bin(d_, P, rows[i]));
     nodes[nd].surrogate.clear();
     nodes[nd].lastDir = 0;
     if (p_.maxSurrogate > 0) surrogates(nodes[nd], b, e);
