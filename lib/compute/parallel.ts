@@ -195,9 +195,13 @@ function releaseNativeThreads(): void {
  */
 class BufferPool {
   private readonly free = new Map<number, ArrayBuffer[]>();
+  private bytes = 0;
+  /** Bytes kept at most (buffers handed back beyond it are left to the GC). */
+  static readonly MAX_BYTES = 512 * 2 ** 20;
 
   put(b: ArrayBuffer): void {
-    if (b.byteLength === 0) return;
+    if (b.byteLength === 0 || this.bytes + b.byteLength > BufferPool.MAX_BYTES) return;
+    this.bytes += b.byteLength;
     let l = this.free.get(b.byteLength);
     if (!l) this.free.set(b.byteLength, (l = []));
     l.push(b);
@@ -206,7 +210,8 @@ class BufferPool {
   /** `v`'s bytes in a buffer of exactly its size (recycled when one is free), added to `transfer`. */
   copy<T extends ArrayBufferView>(v: T, transfer: Set<ArrayBuffer>): T {
     const ab = this.free.get(v.byteLength)?.pop();
-    if (!ab) {
+    if (ab) this.bytes -= ab.byteLength;
+    else {
       const c = (v as unknown as { slice(): T }).slice();
       transfer.add(c.buffer as ArrayBuffer);
       return c;
@@ -242,6 +247,9 @@ export class RxLocalParallel implements ComputeContext {
   readonly maxChunksInFlight: number;
   readonly modules: string[];
   private pool: Pool | undefined;
+  /** Buffers workers handed back after transient passes (see BufferPool). */
+  private buffers: BufferPool | undefined;
+  private buffersTimer: ReturnType<typeof setTimeout> | undefined;
   private lock: Promise<void> = Promise.resolve();
   private runSeq = 0;
 
@@ -348,7 +356,9 @@ export class RxLocalParallel implements ComputeContext {
     // A transient pass (transient.ts) keeps no chunk arrays: workers hand the buffers back.
     const transient = source instanceof TransientChunkSource;
     const base = transient ? (source as TransientChunkSource).base : source;
-    const recycled = transient ? new BufferPool() : undefined;
+    // kept across passes and runs (so repeated analyses touch no fresh memory), dropped when idle
+    const recycled = transient ? (this.buffers ??= new BufferPool()) : undefined;
+    if (this.buffersTimer) clearTimeout(this.buffersTimer);
     const body = async (): Promise<State> => {
       const modules = this.allModules();
       try {
@@ -384,13 +394,22 @@ export class RxLocalParallel implements ComputeContext {
       }
       return merged ?? def.init(spec, schema);
     };
+    const idle = () => {
+      if (!recycled) return;
+      this.buffersTimer = setTimeout(() => {
+        this.buffers = undefined;
+      }, 5000);
+      this.buffersTimer.unref?.();
+    };
     return body().then(
       (r) => {
         signal?.removeEventListener('abort', onAbort);
+        idle();
         return r;
       },
       (e) => {
         signal?.removeEventListener('abort', onAbort);
+        idle();
         for (const w of pool.workers) w.postMessage({ t: 'abort', run });
         throw e;
       },
@@ -514,6 +533,8 @@ export class RxLocalParallel implements ComputeContext {
   /** Terminates the worker threads (a later run starts new ones). */
   async close(): Promise<void> {
     await this.lock;
+    if (this.buffersTimer) clearTimeout(this.buffersTimer);
+    this.buffers = undefined;
     await this.kill();
   }
 }
