@@ -101,4 +101,20 @@ describe('rxDTree competitors and surrogates vs rpart', () => {
     expect(dtreeFrame(root).length).toBe(3);
     expect(dtreeSummary(root)).toMatch(/^Node number 1: 81 observations[\s\S]*Surrogate splits:\n {6}Number < 6\.5 {2}to the left, {2}agree=0\.802, adj=0\.158, \(0 split\)[\s\S]*Node number 3:/);
   });
+
+  it('an all-missing predictor and zero-weight rows take no part', async () => {
+    const d = data('rpart_kyphosis_na.csv') as Record<string, unknown[]>;
+    const n = d.Age!.length;
+    const withNa = { ...d, Empty: new Array(n).fill(Number.NaN), w: Array.from({ length: n }, (_, i) => (i % 10 === 3 ? 0 : 1)) };
+    const o = { cp: 0, xVal: 0, maxNumBins: 4000, maxCompete: 4, maxSurrogate: 5 } as const;
+    const m = await rxDTree('Kyphosis ~ Age + Number + Start + Empty', withNa, { ...o, weights: 'w' });
+    const names = (m.extra.nodeSplits as DTreeNodeSplits[]).flatMap((ns) => ns.splits.map((sp) => m.features[sp.var]!.name));
+    expect(names).not.toContain('Empty');
+    // the same tree as without the zero-weight rows and the empty column
+    const keep = Array.from({ length: n }, (_, i) => i).filter((i) => i % 10 !== 3);
+    const sub = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, keep.map((i) => v[i])]));
+    const ref = await rxDTree('Kyphosis ~ Age + Number + Start', sub, o);
+    expect(dtreeSummary(m)).toBe(dtreeSummary(ref));
+  });
 });
+
