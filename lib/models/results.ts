@@ -270,6 +270,14 @@ abstract class ModelBase<D extends ModelCommon> {
   toJSON(): D {
     return this.d;
   }
+  /**
+   * Replaces the standard errors, tests (and covCoef) by robust ones (used by the fits for
+   * probability weights; see lib/models/sandwich.ts).
+   */
+  setRobust(u: Pick<ModelCommon, 'stdErrors' | 'tValues' | 'pValues' | 'covType'> & { covCoef?: number[][] }): void {
+    Object.assign(this.d, u);
+    Object.assign(this, u);
+  }
   /** ONNX export (lib/onnx): the formula's preprocessing, coefficients and inverse link. */
   toOnnx(opts: OnnxExportOptions = {}): Uint8Array {
     return rxToOnnx(this, opts);
@@ -293,6 +301,11 @@ export interface SummaryOptions {
 
 /** RevoScaleR prints p-values floored at the machine epsilon (2.22e-16) instead of "< 2e-16". */
 const floorP = (p: number) => (Number.isNaN(p) ? p : Math.max(p, EPS));
+
+/** The line saying the standard errors are the pweights sandwich ones (none otherwise). */
+function robustNote(m: ModelCommon): string[] {
+  return m.covType === 'HC0' ? ['Standard errors: HC0 sandwich (robust), for probability weights'] : [];
+}
 
 /** RevoScaleR's "Condition number": round(x, 4) printed with 7 significant digits. */
 const condStr = (x: number) => sig(roundTo(x, 4), 7);
@@ -353,6 +366,7 @@ export class LinModResult extends ModelBase<LinModData> {
       '',
       'Coefficients:',
       table,
+      ...robustNote(m),
       '',
       `Residual standard error: ${sig(m.sigma, 4)} on ${m.dfResidual} degrees of freedom`,
       `Multiple R-squared: ${sig(m.rSquared, 4)}${m.design.cube ? ' (as if intercept included)' : ''}`,
@@ -413,7 +427,7 @@ export class GlmResult extends ModelBase<GlmData> {
     else lines.push(`Family-link: ${familyLinkLabel(m.family)}`, '', `Residual deviance: ${m.deviance.toFixed(4)} (on ${m.dfResidual} degrees of freedom)`);
     lines.push('', 'Coefficients:');
     lines.push(printCoefmat(t.names, t.est, t.se, t.tv, pv, isLogit ? 'z value' : 't value', isLogit ? 'Pr(>|z|)' : 'Pr(>|t|)', 4, 'Dropped', 'width'));
-    lines.push('');
+    lines.push(...robustNote(m), '');
     if (!isLogit) lines.push(`(Dispersion parameter for ${fam === 'tweedie' ? 'Tweedie' : fam} family taken to be ${sig(m.dispersion, 7)})`, '');
     lines.push(`Condition number of final variance-covariance matrix: ${condStr(m.conditionNumber)}`);
     // RevoScaleR counts the IRLS updates after the first weighted fit from the starting

@@ -110,7 +110,7 @@ export async function sandwichCov(source: DataSource, runOpts: RxRunOptions, des
  * with a fixed dispersion), else t tests on the residual degrees of freedom.
  */
 export async function applyPweights(
-  res: ModelCommon,
+  res: ModelCommon & { setRobust(u: Pick<ModelCommon, 'stdErrors' | 'tValues' | 'pValues' | 'covType'> & { covCoef?: number[][] }): void },
   source: DataSource,
   runOpts: RxRunOptions,
   family: FamilySpec | null,
@@ -118,9 +118,8 @@ export async function applyPweights(
   withCov: boolean,
 ): Promise<void> {
   const V = await sandwichCov(source, runOpts, res.design, res.coefficients, res.aliased, res.unscaledCov, family);
-  res.stdErrors = res.coefficients.map((_, j) => (res.aliased[j] ? Number.NaN : Math.sqrt(V[j]![j]!)));
-  res.tValues = res.coefficients.map((b, j) => b / res.stdErrors[j]!);
-  res.pValues = res.tValues.map((t) => (Number.isNaN(t) ? Number.NaN : normal ? 2 * pnorm(-Math.abs(t)) : 2 * pt(Math.abs(t), res.dfResidual, false)));
-  if (withCov) res.covCoef = V;
-  res.covType = 'HC0';
+  const stdErrors = res.coefficients.map((_, j) => (res.aliased[j] ? Number.NaN : Math.sqrt(V[j]![j]!)));
+  const tValues = res.coefficients.map((b, j) => b / stdErrors[j]!);
+  const pValues = tValues.map((t) => (Number.isNaN(t) ? Number.NaN : normal ? 2 * pnorm(-Math.abs(t)) : 2 * pt(Math.abs(t), res.dfResidual, false)));
+  res.setRobust({ stdErrors, tValues, pValues, covType: 'HC0', ...(withCov ? { covCoef: V } : {}) });
 }

@@ -32,6 +32,7 @@ describe('pweights: sandwich (HC0) standard errors', () => {
   it('rxLinMod: cars', async () => {
     const m = await rxLinMod('dist ~ speed', withWeights(readCsv('cars.csv')), { pweights: 'pw', covCoef: true });
     expect(m.covType).toBe('HC0');
+    expect(m.summary().toString()).toContain('Standard errors: HC0 sandwich (robust), for probability weights');
     close(m.coefficients, ref.cars_lm_pw.coef, 1e-9);
     close(m.stdErrors, ref.cars_lm_pw.se, 1e-9);
     close(m.covCoef!.flat(), ref.cars_lm_pw.cov.flat(), 1e-9);
