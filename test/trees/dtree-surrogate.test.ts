@@ -32,6 +32,12 @@ const cases = [
     formula: 'IsArrDelayed ~ Month + DayOfWeek + DepTime + CRSDepTime + CRSElapsedTime + Distance + TaxiIn + TaxiOut + UniqueCarrier',
     opts: { maxCompete: 4, maxSurrogate: 5, cp: 0.003, maxDepth: 6 },
   },
+  {
+    key: 'iris',
+    file: '../../../data/r_builtin/iris.csv',
+    formula: 'Species ~ .',
+    opts: { maxCompete: 4, maxSurrogate: 5, parms: { split: 'information' as const } },
+  },
 ] as const;
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
