@@ -12,6 +12,7 @@ import type { RxTextDataOptions } from '../data/text.js';
 import type { DataSource } from '../data/types.js';
 import { rxImport } from '../etl/import.js';
 import { rxGetInfo } from '../etl/info.js';
+import { rxFastLinear, rxLogisticRegression, rxNeuralNet, rxOneClassSvm } from '../ml/index.js';
 import { rxGlm, rxLinMod, rxLogit } from '../models/index.js';
 import { rxPredict } from '../predict.js';
 import { rxNativeInfo } from '../native/info.js';
@@ -136,6 +137,10 @@ const fitters: Record<string, (f: string, d: unknown, o: Record<string, unknown>
   btrees: (f, d, o) => rxBTrees(f, d, o),
   fasttrees: (f, d, o) => rxFastTrees(f, d, o),
   fastforest: (f, d, o) => rxFastForest(f, d, o),
+  logisticregression: (f, d, o) => rxLogisticRegression(f, d, o),
+  fastlinear: (f, d, o) => rxFastLinear(f, d, o),
+  neuralnet: (f, d, o) => rxNeuralNet(f, d, o),
+  oneclasssvm: (f, d, o) => rxOneClassSvm(f, d, o),
 };
 const fitNames: Record<string, string> = {
   linmod: 'rxLinMod',
@@ -146,6 +151,10 @@ const fitNames: Record<string, string> = {
   btrees: 'rxBTrees',
   fasttrees: 'rxFastTrees',
   fastforest: 'rxFastForest',
+  logisticregression: 'rxLogisticRegression',
+  fastlinear: 'rxFastLinear',
+  neuralnet: 'rxNeuralNet',
+  oneclasssvm: 'rxOneClassSvm',
 };
 
 function fitCommand(name: string): Command {
@@ -223,6 +232,10 @@ const commands: Record<string, Command> = {
   btrees: fitCommand('btrees'),
   fasttrees: fitCommand('fasttrees'),
   fastforest: fitCommand('fastforest'),
+  logisticregression: fitCommand('logisticregression'),
+  fastlinear: fitCommand('fastlinear'),
+  neuralnet: fitCommand('neuralnet'),
+  oneclasssvm: fitCommand('oneclasssvm'),
   predict: {
     usage: 'rxscale predict <model.rxm> <data> [--json] [--limit N]',
     summary: 'score data with a saved model; prints a table (or JSON rows)',

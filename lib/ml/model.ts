@@ -257,6 +257,10 @@ export class RxMlLinearModel {
     return lines.join('\n');
   }
 
+  toString(): string {
+    return this.summary();
+  }
+
   toJSON(): MlLinearData {
     return this.data;
   }

@@ -82,6 +82,14 @@ export class RxNeuralNetModel {
   readonly modelKind = 'rxNeuralNet';
   readonly isMlModel = true;
   constructor(readonly data: NeuralNetData) {}
+  /** The call, the network's shape, the classes and the training statistics. */
+  toString(): string {
+    const d = this.data;
+    const lines = [`Call: rxNeuralNet(formula = ${d.design.formula}, type = '${d.type}')`, `Network: ${d.p} inputs -> ${d.hidden} sigmoid hidden nodes -> ${d.outputs} outputs`];
+    if (d.classes) lines.push(`Classes: ${d.classes.join(', ')}`);
+    for (const [k, v] of Object.entries(d.stats)) lines.push(`${k}: ${v}`);
+    return lines.join('\n');
+  }
   get design(): DesignSpec {
     return this.data.design;
   }

@@ -86,6 +86,13 @@ export class RxOneClassSvmModel {
   readonly modelKind = 'rxOneClassSvm';
   readonly isMlModel = true;
   constructor(readonly data: OneClassSvmData) {}
+  /** The call, the kernel, the support vectors and the training statistics. */
+  toString(): string {
+    const d = this.data;
+    const lines = [`Call: rxOneClassSvm(formula = ${d.design.formula}, kernel = '${d.kernel.kind}')`, `Support vectors: ${d.nSv}; rho: ${d.rho}`];
+    for (const [k, v] of Object.entries(d.stats)) lines.push(`${k}: ${v}`);
+    return lines.join('\n');
+  }
   get design(): DesignSpec {
     return this.data.design;
   }
