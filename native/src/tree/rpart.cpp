@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "common/error.h"
@@ -1007,11 +1008,17 @@ RpartResult train_rpart(const Data& d, const double* y, const double* w, const R
         O.catOffset[id] = static_cast<int>(O.catBits.size());
         O.catWords[id] = words;
         O.catBits.resize(O.catBits.size() + words, 0u);
+        // levels absent from the node's rows have no direction: rpart treats them as
+        // missing (the majority side), which the flat tree encodes in the level set
+        const bool majorityLeft = nodes[in.left].nobs >= nodes[in.right].nobs;
         for (int lv = 0; lv < V; ++lv)
-          if (P.dir[lv] == kLeft) O.catBits[O.catOffset[id] + (lv >> 5)] |= (1u << (lv & 31));
+          if (P.dir[lv] == kLeft || (P.dir[lv] == 0 && majorityLeft)) O.catBits[O.catOffset[id] + (lv >> 5)] |= (1u << (lv & 31));
       } else {
         O.splitBin[id] = P.bin;
-        O.threshold[id] = P.index;
+        // rpart sends x < index one way and x >= index the other; the flat tree (native
+        // scorer, ONNX BRANCH_LEQ) tests x <= threshold, so the threshold is the largest
+        // double below index: the same decision for every x, ties at index included.
+        O.threshold[id] = std::nextafter(P.index, -std::numeric_limits<double>::infinity());
         swap = P.ncat == kRight;
       }
     }
