@@ -31,6 +31,7 @@ import type { CallNode, ExprNode } from '../expr/ast.js';
 import type { DesignSpec } from './design.js';
 import { type GlmSpec, glmAccumulator } from './glm.js';
 import { type LinModSpec, linModAccumulator } from './linmod.js';
+import { type MeatSpec, type MeatState, meatAccumulator } from './sandwich.js';
 
 type Row = Record<string, unknown>;
 type LinModState = ReturnType<typeof linModAccumulator.init>;
@@ -621,5 +622,51 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   };
 }
 
+// ---------------------------------------------------------------------------------------
+// pweights: the HC0 sandwich's meat, sum of s_i^2 x_i x_i' at the final coefficients
+
+function meatPass(spec: MeatSpec, schema: Schema, ctx: SqlPassContext): SqlPass<MeatState> {
+  const d = buildSqlDesign(spec.design, schema, ctx);
+  const p = d.p;
+  const D = ctx.double;
+  const pw = d.weighted ? 'rx_w' : `CAST(1 AS ${D})`;
+  const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
+  const terms = spec.beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
+  const eta = terms.length ? `${off} + ${terms.join(' + ')}` : off;
+  const from1 = `(SELECT rx_d.*, ${eta} AS rx_eta FROM ${d.from}${fence(ctx)}) AS rx_e`;
+  let score: string;
+  let from2 = from1;
+  if (!spec.family) score = `${pw} * (rx_y - rx_eta)`;
+  else {
+    // the score of a GLM row: pw (y - mu) mu.eta(eta) / V(mu), for the links and variances the IRLS pushdown has
+    const f = spec.family.family;
+    const family = f === 'quasibinomial' ? 'binomial' : f === 'quasipoisson' ? 'poisson' : f;
+    if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson') noSql(`the sandwich of family ${f}`);
+    const link = linkSql(ctx, spec.family.link === 'power' ? noSql('power link') : spec.family.link);
+    const variance = family === 'binomial' ? '(rx_mu * (1 - rx_mu))' : family === 'poisson' ? 'rx_mu' : `CAST(1 AS ${D})`;
+    from2 = `(SELECT rx_e.*, ${link.inv('rx_eta')} AS rx_mu, ${link.muEta('rx_eta')} AS rx_me FROM ${from1}${fence(ctx)}) AS rx_m`;
+    score = `${pw} * (rx_y - rx_mu) * rx_me / ${variance}`;
+  }
+  const from3 = `(SELECT rx_c${Array.from({ length: p }, (_, j) => j).join(', rx_c')}, rx_bad, (${score}) * (${score}) AS rx_u FROM ${from2}${fence(ctx)}) AS rx_s`;
+  const aggs = [`SUM(${bigint(ctx, 'rx_bad')}) AS rx_bad`];
+  for (let j = 0; j < p; j++) for (let i = 0; i <= j; i++) aggs.push(`SUM(rx_u * rx_c${i} * rx_c${j}) AS rx_x${i}_${j}`);
+  return {
+    sql: `SELECT ${aggs.join(', ')} FROM ${from3}`,
+    toState(rows) {
+      const r = rows[0] ?? {};
+      unknownLevels(spec.design, r);
+      const st = meatAccumulator.init(spec, schema);
+      for (let j = 0; j < p; j++)
+        for (let i = 0; i <= j; i++) {
+          const v = num(r[`rx_x${i}_${j}`]);
+          st.meat[i + j * p] = v;
+          st.meat[j + i * p] = v;
+        }
+      return st;
+    },
+  };
+}
+
+meatAccumulator.pushdown = (spec, schema, ctx) => orNull(() => meatPass(spec, schema, ctx));
 linModAccumulator.pushdown = (spec, schema, ctx) => orNull(() => linModPass(spec, schema, ctx));
 glmAccumulator.pushdown = (spec, schema, ctx) => orNull(() => glmPass(spec, schema, ctx));
