@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Table } from '../onnx/helpers.js';
+import { readCsv, type Table } from '../onnx/helpers.js';
 
 export const mlFixtureDir = join(__dirname, '../fixtures/ml');
 
-/** Minimal CSV reader for the ml fixtures (no quoted commas): numeric columns -> numbers, else strings; empty -> null. */
+/** The ml fixtures' CSV files, read as the ONNX tests read theirs. */
 export function readMlCsv(file: string): Table {
-  const lines = readFileSync(join(mlFixtureDir, file), 'utf8').trim().split(/\r?\n/);
-  const head = lines[0]!.split(',').map((h) => h.replace(/"/g, ''));
-  const rows = lines.slice(1).map((l) => l.split(',').map((v) => v.replace(/"/g, '')));
-  const out: Table = {};
-  head.forEach((h, j) => {
-    const vals = rows.map((r) => r[j]!);
-    const numeric = vals.every((v) => v === '' || !Number.isNaN(Number(v)));
-    out[h] = numeric ? vals.map((v) => (v === '' ? null : Number(v))) : vals.map((v) => (v === '' ? null : v));
-  });
-  return out;
+  return readCsv(file, mlFixtureDir);
 }
 
 export function readJson<T>(file: string): T {

@@ -6,8 +6,8 @@ export const fixtureDir = join(__dirname, '../fixtures/onnx');
 export type Table = Record<string, Array<number | null> | Array<string | null>>;
 
 /** Minimal CSV reader for the fixtures (no quoted commas): numeric columns -> numbers, else strings; empty -> null. */
-export function readCsv(file: string): Table {
-  const lines = readFileSync(join(fixtureDir, file), 'utf8').trim().split(/\r?\n/);
+export function readCsv(file: string, dir = fixtureDir): Table {
+  const lines = readFileSync(join(dir, file), 'utf8').trim().split(/\r?\n/);
   const head = lines[0]!.split(',').map((h) => h.replace(/"/g, ''));
   const rows = lines.slice(1).map((l) => l.split(',').map((v) => v.replace(/"/g, '')));
   const out: Table = {};
