@@ -526,6 +526,12 @@ function ylogy(ctx: SqlPassContext, y: string, mu: string): string {
   return `(CASE WHEN ${y} = 0 THEN 0 WHEN ${y} > 0 AND ${mu} > 0 THEN ${y} * ${ln(ctx, `${y} / ${mu}`)} ELSE ${nanSql(ctx)} END)`;
 }
 
+/** The linear predictor offset + sum beta_j rx_c_j as SQL (coefficients bound; zero and NaN ones left out). */
+function etaSql(ctx: SqlPassContext, beta: number[], off: string): string {
+  const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
+  return terms.length ? `${off} + ${terms.join(' + ')}` : off;
+}
+
 function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<GlmState> {
   const fam = spec.family.family;
   const linkName = spec.family.link === 'power' ? noSql('power link') : spec.family.link;
@@ -541,10 +547,7 @@ function glmPass(spec: GlmSpec, schema: Schema, ctx: SqlPassContext): SqlPass<Gl
   // prior weight, NULL on incomplete rows (which then drop out of every SUM / COUNT below)
   const pw = d.weighted ? 'rx_w' : `CASE WHEN rx_y IS NOT NULL THEN CAST(1 AS ${D}) END`;
   const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
-  const etaOf = (beta: number[]) => {
-    const terms = beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
-    return terms.length ? `${off} + ${terms.join(' + ')}` : off;
-  };
+  const etaOf = (beta: number[]) => etaSql(ctx, beta, off);
   const variance = (mu: string) => (family === 'binomial' ? `(${mu} * (1 - ${mu}))` : family === 'poisson' ? mu : `CAST(1 AS ${D})`);
   const devResid = (y: string, mu: string, w: string) =>
     family === 'gaussian'
@@ -631,8 +634,7 @@ function meatPass(spec: MeatSpec, schema: Schema, ctx: SqlPassContext): SqlPass<
   const D = ctx.double;
   const pw = d.weighted ? 'rx_w' : `CAST(1 AS ${D})`;
   const off = d.offset ? 'rx_o' : `CAST(0 AS ${D})`;
-  const terms = spec.beta.map((b, j) => (b === 0 || Number.isNaN(b) ? null : `${dparam(ctx, b)} * rx_c${j}`)).filter((t) => t !== null);
-  const eta = terms.length ? `${off} + ${terms.join(' + ')}` : off;
+  const eta = etaSql(ctx, spec.beta, off);
   const from1 = `(SELECT rx_d.*, ${eta} AS rx_eta FROM ${d.from}${fence(ctx)}) AS rx_e`;
   let score: string;
   let from2 = from1;
