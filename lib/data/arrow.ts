@@ -44,7 +44,6 @@ import type { Chunk, ChunkOptions, Column, ColumnInfo, ColumnType, DataSource, S
 
 const MS_PER_DAY = 86_400_000;
 const TEXT_DECODER = new TextDecoder();
-const TEXT_ENCODER = new TextEncoder();
 
 /** Field metadata keys written by rxscale (RevoScaleR variable information). */
 export const META = {
@@ -124,22 +123,22 @@ export function arrowFieldFor(info: ColumnInfo, dictId = 0): Field {
 export function utf8Data(values: ArrayLike<string | null>, valid?: Uint8Array): Data<Utf8> {
   const n = values.length;
   const offsets = new Int32Array(n + 1);
-  // one UTF-8 encode of all present values joined (not one Uint8Array per value); when the
-  // byte count equals the UTF-16 length everything is ASCII and offsets follow the lengths
-  const present: string[] = [];
+  // each value encoded straight into one buffer sized for the worst case (3 bytes per UTF-16
+  // unit): no joined string, no per-value byte count, no per-value array
+  let units = 0;
   for (let i = 0; i < n; i++) {
     const s = values[i];
-    if (s !== null && s !== undefined && valid?.[i] !== 0) present.push(s);
+    if (s !== null && s !== undefined && valid?.[i] !== 0) units += s.length;
   }
-  const joined = present.join('');
-  const bytes: Uint8Array = TEXT_ENCODER.encode(joined);
-  const ascii = bytes.length === joined.length;
-  let total = 0;
+  const buf = Buffer.allocUnsafe(units * 3);
+  let pos = 0;
   for (let i = 0; i < n; i++) {
     const s = values[i];
-    if (s !== null && s !== undefined && valid?.[i] !== 0) total += ascii ? s.length : Buffer.byteLength(s, 'utf8');
-    offsets[i + 1] = total;
+    if (s !== null && s !== undefined && valid?.[i] !== 0 && s.length > 0) pos += buf.write(s, pos, 'utf8');
+    offsets[i + 1] = pos;
   }
+  // an exact-size copy when the worst case overshot by much (the batch stays referenced until written)
+  const bytes: Uint8Array = pos * 2 < buf.length ? Uint8Array.prototype.slice.call(buf, 0, pos) : buf.subarray(0, pos);
   const v = packValidity(valid, n, valid ? undefined : (i) => values[i] === null || values[i] === undefined);
   return makeData({ type: new Utf8(), length: n, nullCount: v?.nullCount ?? 0, nullBitmap: v?.bitmap, valueOffsets: offsets, data: bytes });
 }
