@@ -23,12 +23,18 @@ import { xtwxGrouped } from '../native/linalg.js';
 import { type DD, add, ddAddTo, ddCholSolve, ddCholesky, twoProd } from './dd.js';
 import { LinModResult } from './results.js';
 import { applyPweights } from './sandwich.js';
+import { CUBE_FULL_COV_MAX, CUBE_PARTITIONED_MIN_LEVELS, type CubeState, cubeAccumulateDense, cubeAccumulateGrouped, cubeSolve, mergeCube, newCubeState } from './cube.js';
 import { type SolveOut, accumulateXtwx, conditionNumber, nestedRss, nestedRssFromR, reportedConditionNumber, qrAccumulate, qrMerge, qrSolve, sweepSolve } from './solve.js';
 
 export interface LinModSpec {
   design: DesignSpec;
   mode: 'xtx' | 'qr' | 'refine';
   tol: number;
+  /**
+   * cube: accumulate X'WX in the partition [[D, B], [B', C]] (D the diagonal level block)
+   * and solve by the Schur complement (lib/models/cube.ts) instead of the dense sweep.
+   */
+  cubeParts?: boolean;
   fweights: boolean;
   /** State of the cross-product pass, carried into the QR pass. */
   xtxState?: LinModState;
@@ -65,6 +71,8 @@ export interface LinModState {
   rss2?: Float64Array;
   /** cube: rows (or frequency weights) per level of the first factor. */
   counts?: Float64Array;
+  /** Partitioned cube cross-products (spec.cubeParts; xtx and xty are then empty). */
+  cube?: CubeState;
 }
 
 export interface LinModRaw {
@@ -75,7 +83,12 @@ export interface LinModRaw {
 }
 
 function newState(p: number, spec?: LinModSpec): LinModState {
-  const s: LinModState = { xtx: new Float64Array(p * p), xty: new Float64Array(p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+  const parts = spec?.cubeParts === true && spec.mode === 'xtx' && spec.design.cube !== undefined;
+  const s: LinModState = { xtx: new Float64Array(parts ? 0 : p * p), xty: new Float64Array(parts ? 0 : p), acc: new Float64Array(3), yMean: 0, yM2: 0, yW: 0, nPos: 0, nMissing: 0, R: null };
+  if (parts) {
+    const L = spec.design.cube!.levels.length;
+    s.cube = newCubeState(L, p - L);
+  }
   if (spec?.design.cube && spec.mode === 'xtx') s.counts = new Float64Array(spec.design.cube.levels.length);
   if (spec?.mode === 'refine') {
     s.gHi = new Float64Array(p);
@@ -191,7 +204,8 @@ function processGrouped(spec: LinModSpec, state: LinModState, g: GroupedDesign):
   state.nMissing += g.nMissing;
   if (g.n === 0) return;
   const y = g.y!;
-  xtwxGrouped(g.D, g.n, g.pd, g.dcols, g.ng, g.ng > 0 ? g.gcols : null, g.gvals, g.w, y, g.p, state.xtx, state.xty, state.acc);
+  if (state.cube) cubeAccumulateGrouped(state.cube, g, state.acc);
+  else xtwxGrouped(g.D, g.n, g.pd, g.dcols, g.ng, g.ng > 0 ? g.gcols : null, g.gvals, g.w, y, g.p, state.xtx, state.xty, state.acc);
   if (state.counts) {
     // cube: the first term is a pure factor, group 0, whose X columns are its levels
     const fw = spec.fweights ? g.w : null;
@@ -211,7 +225,8 @@ function processBlock(spec: LinModSpec, state: LinModState, d: DesignChunk): voi
   state.nMissing += d.nMissing;
   if (d.n === 0) return;
   if (spec.mode === 'xtx') {
-    accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
+    if (state.cube) cubeAccumulateDense(state.cube, d, state.acc);
+    else accumulateXtwx(d.X, d.n, p, d.w, d.y, state.xtx, state.xty, state.acc);
     if (state.counts) {
       const fw = spec.fweights ? d.w : null;
       for (let j = 0; j < state.counts.length; j++) {
@@ -243,7 +258,7 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
   columns: (spec) => spec.design.columns,
   init: (spec) => newState(spec.design.xCols.length, spec),
   process(spec, state, chunk: Chunk) {
-    if (spec.mode === 'xtx' && useGrouped(spec.design))
+    if (spec.mode === 'xtx' && (state.cube !== undefined || useGrouped(spec.design)))
       forEachGroupedBlock(
         spec.design,
         chunk,
@@ -255,8 +270,9 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
   },
   merge(spec, a, b) {
     const p = spec.design.xCols.length;
-    for (let i = 0; i < p * p; i++) a.xtx[i]! += b.xtx[i]!;
-    for (let i = 0; i < p; i++) a.xty[i]! += b.xty[i]!;
+    for (let i = 0; i < a.xtx.length; i++) a.xtx[i]! += b.xtx[i]!;
+    for (let i = 0; i < a.xty.length; i++) a.xty[i]! += b.xty[i]!;
+    if (a.cube && b.cube) mergeCube(a.cube, b.cube);
     for (let i = 0; i < 3; i++) a.acc[i]! += b.acc[i]!;
     chanMerge(a, b.yW, b.yMean, b.yM2);
     a.nPos += b.nPos;
@@ -275,6 +291,8 @@ export const linModAccumulator: AccumulatorDef<LinModSpec, LinModState, LinModRa
     if (spec.mode === 'qr') return afterQr(spec, state, p);
     if (spec.mode === 'refine') return afterRefine(spec, state, p);
     if (state.acc[2] === 0) throw new RxError('RX_MODEL', `rxLinMod: no valid observations for ${spec.design.formula} (${state.nMissing} rows had missing values)`);
+    // partitioned cube: solved by the Schur complement in linModFromState (no QR pass)
+    if (state.cube) return { done: true, result: { spec, state } };
     const s = sweepSolve(state.xtx, state.xty, p, spec.tol, state.acc[1]!);
     const kappa = conditionNumber(state.xtx, s.inverse, p, s.aliased);
     const yty = state.acc[1]!;
@@ -397,6 +415,13 @@ export interface RxLinModOptions extends RxRunOptions {
   /** Tolerance for declaring a column aliased (default 1e-7 as lm). */
   tolerance?: number;
   covCoef?: boolean;
+  /**
+   * cube: how X'WX is solved. 'partitioned' keeps the level block as a diagonal and solves
+   * by the Schur complement (memory and time linear in the levels); 'dense' builds the full
+   * matrix (with the QR fallback for ill-conditioned fits). Default: 'partitioned' above
+   * 256 levels.
+   */
+  cubeSolver?: 'auto' | 'dense' | 'partitioned';
   rowSelection?: string;
   transforms?: Record<string, string>;
 }
@@ -460,6 +485,14 @@ export async function rxLinMod(formula: string, data: unknown, opts: RxLinModOpt
     ...(weights !== undefined ? { weights } : {}),
   });
   const spec: LinModSpec = { design, mode: 'xtx', tol: opts.tolerance ?? 1e-7, fweights: opts.fweights !== undefined };
+  const solver = opts.cubeSolver ?? 'auto';
+  if (!['auto', 'dense', 'partitioned'].includes(solver)) throw argError("'auto', 'dense' or 'partitioned'", 'cubeSolver', solver);
+  if (design.cube && (solver === 'partitioned' || (solver === 'auto' && design.cube.levels.length > CUBE_PARTITIONED_MIN_LEVELS))) {
+    spec.cubeParts = true;
+    const p = design.xCols.length;
+    if (opts.pweights !== undefined && p > CUBE_FULL_COV_MAX)
+      throw new RxError('RX_MODEL', `rxLinMod: pweights need the full coefficient covariance, too large for a cube with ${design.cube.levels.length} levels (${p} columns; at most ${CUBE_FULL_COV_MAX})`);
+  }
   const raw = await runAccumulator(linModAccumulator, spec, passSource(source, opts), runOpts(opts));
   const res = linModFromState(raw, opts);
   if (opts.pweights !== undefined) await applyPweights(res, passSource(source, opts), runOpts(opts), null, false, opts.covCoef === true);
@@ -475,7 +508,16 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
   const xs = spec.mode === 'xtx' ? raw.state : (spec.xtxState ?? spec.qrState ?? raw.state);
   let sol: SolveOut;
   let nested: number[];
-  if (spec.mode === 'refine') {
+  let varDiag: Float64Array | null = null;
+  let cubeKappa: number | undefined;
+  if (xs.cube) {
+    // partitioned cube: the full inverse only when small enough (or asked: then an error if too large)
+    const c = cubeSolve(xs.cube, spec.tol, xs.acc[1]!, { inverse: opts.covCoef === true || p <= CUBE_FULL_COV_MAX });
+    sol = { coef: c.coef, inverse: c.inverse ?? new Float64Array(0), rank: c.rank, aliased: c.aliased, rss: c.rss };
+    nested = c.nested;
+    varDiag = c.varDiag;
+    cubeKappa = c.kappa;
+  } else if (spec.mode === 'refine') {
     const q = spec.qrSol!;
     const coef = new Float64Array(p);
     for (let j = 0; j < p; j++) coef[j] = spec.beta![j]! + spec.betaLo![j]!;
@@ -503,7 +545,7 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
   const se = new Array<number>(p);
   for (let j = 0; j < p; j++) {
     coef[j] = sol.aliased[j] ? Number.NaN : sol.coef[j]!;
-    se[j] = sol.aliased[j] ? Number.NaN : sigma * Math.sqrt(sol.inverse[j * p + j]!);
+    se[j] = sol.aliased[j] ? Number.NaN : sigma * Math.sqrt(varDiag ? varDiag[j]! : sol.inverse[j * p + j]!);
   }
   const tv = coef.map((b, j) => b / se[j]!);
   const pv = tv.map((t) => (Number.isNaN(t) ? Number.NaN : 2 * pt(Math.abs(t), dfResid, false)));
@@ -516,13 +558,14 @@ export function linModFromState(raw: LinModRaw, opts: { covCoef?: boolean } = {}
   const dfModel = rank - dfInt;
   const fStat = dfModel > 0 ? (tss - rss) / dfModel / (rss / dfResid) : Number.NaN;
   const fP = dfModel > 0 ? pf(fStat, dfModel, dfResid, false) : Number.NaN;
-  const kappa = reportedConditionNumber(xs.xtx, sol.inverse, p, sol.aliased, design.intercept ? 0 : -1);
+  const kappa = cubeKappa ?? reportedConditionNumber(xs.xtx, sol.inverse, p, sol.aliased, design.intercept ? 0 : -1);
   // sequential anova: per term, the drop in rss when its columns are added
   const anova = anovaTable(design, sol.aliased, nested, rss, dfResid, sigma);
   const cov: number[][] | undefined = opts.covCoef
     ? Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => (sol.aliased[i] || sol.aliased[j] ? Number.NaN : sigma * sigma * sol.inverse[j * p + i]!)))
     : undefined;
-  const unscaled = Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => sol.inverse[j * p + i]!));
+  // (a partitioned cube above CUBE_FULL_COV_MAX columns has no full inverse: empty)
+  const unscaled = sol.inverse.length === p * p ? Array.from({ length: p }, (_, i) => Array.from({ length: p }, (_, j) => sol.inverse[j * p + i]!)) : [];
   return new LinModResult({
     kind: 'linmod',
     formula: design.formula,

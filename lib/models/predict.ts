@@ -50,6 +50,8 @@ export async function rxPredict(model: LinModResult | GlmResult, data: unknown, 
   const p = design.xCols.length;
   const beta = d.coefficients.map((b) => (Number.isNaN(b) ? 0 : b));
   const scale = isLin ? (d as ReturnType<LinModResult['toJSON']>).sigma ** 2 : (d as ReturnType<GlmResult['toJSON']>).dispersion;
+  if (needSe && d.unscaledCov.length !== p)
+    throw new RxError('RX_MODEL', `rxPredict: standard errors and intervals need the full coefficient covariance, which this model does not keep (a cube fitted with ${p} columns)`);
   const V = d.unscaledCov.map((r, i) => r.map((v, j) => (d.aliased[i] || d.aliased[j] ? 0 : v * scale)));
   const crit = interval === 'none' ? 0 : isLin || !['binomial', 'poisson'].includes(fam!.family) ? qt((1 + level) / 2, d.dfResidual) : qnorm((1 + level) / 2);
   const out: Record<string, number[] | unknown[]> = {};

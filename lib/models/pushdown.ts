@@ -258,6 +258,7 @@ const MAX_GROUPS = 4096;
 
 function linModPass(spec: LinModSpec, schema: Schema, ctx: SqlPassContext): SqlPass<LinModState> {
   if (spec.mode !== 'xtx') noSql(`the ${spec.mode} pass`);
+  if (spec.cubeParts) noSql('the partitioned cube pass');
   const parts = designParts(spec.design, schema, ctx);
   const groups = parts.factors.reduce((g, f) => g * f.levels.length, 1);
   return groups <= MAX_GROUPS ? linModGrouped(spec, schema, ctx, parts) : linModFlat(spec, schema, ctx, parts);
