@@ -106,17 +106,17 @@ export async function rxPredict(model: LinModResult | GlmResult, data: unknown, 
         hi[i] = Math.max(a, b);
       }
     }
-    (out[cols[0]!] as number[]).push(...pred);
+    append(out[cols[0]!] as number[], pred);
     if (opts.computeResiduals) {
       const yv = hasY ? responseValues(design, chunk) : new Float64Array(n0).fill(Number.NaN);
       const res = new Float64Array(n0);
       for (let i = 0; i < n0; i++) res[i] = yv[i]! - pred[i]!;
-      (out[cols[1]!] as number[]).push(...res);
+      append(out[cols[1]!] as number[], res);
     }
-    if (needSe && opts.computeStdErrors) (out[`${y}_StdErr`] as number[]).push(...se);
+    if (needSe && opts.computeStdErrors) append(out[`${y}_StdErr`] as number[], se);
     if (interval !== 'none') {
-      (out[`${y}_Lower`] as number[]).push(...lo);
-      (out[`${y}_Upper`] as number[]).push(...hi);
+      append(out[`${y}_Lower`] as number[], lo);
+      append(out[`${y}_Upper`] as number[], hi);
     }
     for (const c of extra) {
       const col: Column = chunk.columns[c]!;
@@ -143,4 +143,9 @@ export async function rxPredict(model: LinModResult | GlmResult, data: unknown, 
     }
   }
   return result;
+}
+
+/** Appends src to dst element by element (a spread would overflow the call stack on large chunks). */
+function append(dst: number[], src: Float64Array): void {
+  for (let i = 0; i < src.length; i++) dst.push(src[i]!);
 }

@@ -11,6 +11,20 @@ function rel(a: number[], b: number[]) {
 }
 
 describe('chunking and bad input', () => {
+  it('rxPredict on one chunk of 300,000 rows returns every row (no argument-spread limit)', async () => {
+    const n = 300_000;
+    const x = Float64Array.from({ length: n }, (_, i) => i % 97);
+    const y = x.map((v, i) => 2 * v + 1 + (i % 3));
+    const data = { x, y };
+    const m = await rxLinMod('y ~ x', data, { rowsPerRead: n });
+    const p = await rxPredict(m, data, { computeResiduals: true, interval: 'confidence', computeStdErrors: true, rowsPerRead: n });
+    for (const k of ['y_Pred', 'y_Resid', 'y_StdErr', 'y_Lower', 'y_Upper']) expect((p[k] as ArrayLike<number>).length, k).toBe(n);
+    const pred = p.y_Pred as ArrayLike<number>;
+    const resid = p.y_Resid as ArrayLike<number>;
+    expect(pred[n - 1]! + resid[n - 1]!).toBeCloseTo(y[n - 1]!, 9);
+    expect(pred[5]).toBeCloseTo(m.coefficients[0]! + m.coefficients[1]! * 5, 9);
+  });
+
   it('same results for any rowsPerRead (1e-10)', async () => {
     const a = await rxLinMod('sumY ~ Base * Trt + Age', bres);
     const b = await rxLinMod('sumY ~ Base * Trt + Age', bres, { rowsPerRead: 7 });
