@@ -170,7 +170,7 @@ export function printCoefmat(names: string[], est: number[], se: number[], tv: n
   const acs = [...est, ...se].map(Math.abs).filter((a) => Number.isFinite(a) && a !== 0);
   let cs: string[] = [];
   if (acs.length) {
-    const digmin = [Math.min(...acs), Math.max(...acs)].map((a) => 1 + Math.floor(Math.log10(a)));
+    const digmin = [acs.reduce((a, v) => Math.min(a, v)), acs.reduce((a, v) => Math.max(a, v))].map((a) => 1 + Math.floor(Math.log10(a)));
     const r = Math.max(1, digits - digmin[0]!, digits - digmin[1]!);
     const idx = est.map((_, i) => i).filter((i) => ok[i]);
     const vals = [...idx.map((i) => roundTo(est[i]!, r)), ...idx.map((i) => roundTo(se[i]!, r))];

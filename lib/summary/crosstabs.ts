@@ -404,7 +404,7 @@ export function fisherTest(table: number[][], opts: { alternative?: 'two.sided' 
   const logdc = support.map((s) => lchoose(m, s) + lchoose(n, k - s));
   const dnhyper = (ncp: number) => {
     const d = logdc.map((l, i) => l + Math.log(ncp) * support[i]!);
-    const mx = Math.max(...d);
+    const mx = d.reduce((a, v) => Math.max(a, v), Number.NEGATIVE_INFINITY); // no spread: the support can be long
     const e = d.map((v) => Math.exp(v - mx));
     const tot = e.reduce((s, v) => s + v, 0);
     return e.map((v) => v / tot);
