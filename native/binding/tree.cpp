@@ -386,6 +386,31 @@ Napi::Value TrainBoost(const Napi::CallbackInfo& info) {
   });
 }
 
+// The forest parameters that decide each tree's bag (task, classes, sampling, seed, first tree
+// index, strata): shared by training and by out-of-bag scoring, which recomputes the bags.
+std::shared_ptr<rx::ensemble::ForestParams> ReadForestParams(Napi::Env env, Napi::Object o, std::pair<int32_t*, size_t> strata, int64_t n) {
+  auto p = std::make_shared<rx::ensemble::ForestParams>();
+  p->task = static_cast<int>(NumProp(env, o, "task", 1));
+  p->numClass = static_cast<int>(NumProp(env, o, "numClass", 2));
+  p->sampRate = NumProp(env, o, "sampRate", 0.632);
+  p->replace = BoolProp(env, o, "replace", true);
+  p->seed = static_cast<uint64_t>(NumProp(env, o, "seed", 1));
+  p->cutoff = NumProp(env, o, "cutoff", 0.5);
+  p->firstTree = static_cast<int>(NumProp(env, o, "firstTree", 0));
+  if (p->firstTree < 0) rxb::ThrowRx(env, "RX_ARG", "firstTree must be >= 0");
+  if (strata.first) {
+    if (static_cast<int64_t>(strata.second) != n) rxb::ThrowRx(env, "RX_ARG", "strata must have n entries");
+    p->strata = strata.first;
+    int mx = 0;
+    for (std::size_t i = 0; i < strata.second; ++i) {
+      if (strata.first[i] < 0) rxb::ThrowRx(env, "RX_ARG", "strata codes must be >= 0");
+      mx = std::max(mx, strata.first[i] + 1);
+    }
+    p->numStrata = mx;
+  }
+  return p;
+}
+
 Napi::Value TrainForest(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return rxb::Guard(env, [&]() -> Napi::Value {
@@ -397,28 +422,10 @@ Napi::Value TrainForest(const Napi::CallbackInfo& info) {
     auto strata = I32(env, info.Length() > 4 ? info[4] : env.Undefined(), "strata", true);
     if (static_cast<int64_t>(y.second) != data->d.n || static_cast<int64_t>(w.second) != data->d.n)
       rxb::ThrowRx(env, "RX_ARG", "y and weights must have n entries");
-    auto p = std::make_shared<rx::ensemble::ForestParams>();
-    p->task = static_cast<int>(NumProp(env, o, "task", 1));
-    p->numClass = static_cast<int>(NumProp(env, o, "numClass", 2));
+    auto p = ReadForestParams(env, o, strata, data->d.n);
     p->nTrees = static_cast<int>(NumProp(env, o, "nTrees", 10));
-    p->sampRate = NumProp(env, o, "sampRate", 0.632);
-    p->replace = BoolProp(env, o, "replace", true);
-    p->seed = static_cast<uint64_t>(NumProp(env, o, "seed", 1));
     p->computeOob = BoolProp(env, o, "computeOob", true);
-    p->cutoff = NumProp(env, o, "cutoff", 0.5);
-    p->firstTree = static_cast<int>(NumProp(env, o, "firstTree", 0));
-    if (p->firstTree < 0) rxb::ThrowRx(env, "RX_ARG", "firstTree must be >= 0");
     double totalTrees = NumProp(env, o, "totalTrees", p->nTrees);
-    if (strata.first) {
-      if (static_cast<int64_t>(strata.second) != data->d.n) rxb::ThrowRx(env, "RX_ARG", "strata must have n entries");
-      p->strata = strata.first;
-      int mx = 0;
-      for (std::size_t i = 0; i < strata.second; ++i) {
-        if (strata.first[i] < 0) rxb::ThrowRx(env, "RX_ARG", "strata codes must be >= 0");
-        mx = std::max(mx, strata.first[i] + 1);
-      }
-      p->numStrata = mx;
-    }
     p->grow = ReadGrow(env, o);
     auto res = std::make_shared<rx::ensemble::Result>();
     const double* yp = y.first;
@@ -453,24 +460,7 @@ Napi::Value ForestOob(const Napi::CallbackInfo& info) {
     auto strata = I32(env, info.Length() > 5 ? info[5] : env.Undefined(), "strata", true);
     if (static_cast<int64_t>(y.second) != data->d.n || static_cast<int64_t>(w.second) != data->d.n)
       rxb::ThrowRx(env, "RX_ARG", "y and weights must have n entries");
-    auto p = std::make_shared<rx::ensemble::ForestParams>();
-    p->task = static_cast<int>(NumProp(env, o, "task", 1));
-    p->numClass = static_cast<int>(NumProp(env, o, "numClass", 2));
-    p->sampRate = NumProp(env, o, "sampRate", 0.632);
-    p->replace = BoolProp(env, o, "replace", true);
-    p->seed = static_cast<uint64_t>(NumProp(env, o, "seed", 1));
-    p->cutoff = NumProp(env, o, "cutoff", 0.5);
-    p->firstTree = static_cast<int>(NumProp(env, o, "firstTree", 0));
-    if (strata.first) {
-      if (static_cast<int64_t>(strata.second) != data->d.n) rxb::ThrowRx(env, "RX_ARG", "strata must have n entries");
-      p->strata = strata.first;
-      int mx = 0;
-      for (std::size_t i = 0; i < strata.second; ++i) {
-        if (strata.first[i] < 0) rxb::ThrowRx(env, "RX_ARG", "strata codes must be >= 0");
-        mx = std::max(mx, strata.first[i] + 1);
-      }
-      p->numStrata = mx;
-    }
+    auto p = ReadForestParams(env, o, strata, data->d.n);
     std::vector<int> cls;
     std::vector<double> wts;
     auto trees = std::make_shared<std::vector<Tree>>(ReadTrees(env, info[3].As<Napi::Object>(), cls, wts));
