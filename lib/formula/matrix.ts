@@ -237,6 +237,22 @@ function scatter(X: Float64Array, m: number, map: Int32Array, combo: Int32Array,
   }
 }
 
+/** A term's numeric variables' values and its factors' codes and level counts. */
+function termParts(spec: ModelSpec, vars: readonly number[], vals: Evaluated[]): { nums: Float64Array[]; facs: Int32Array[]; sizes: number[] } {
+  const nums: Float64Array[] = [];
+  const facs: Int32Array[] = [];
+  const sizes: number[] = [];
+  for (const v of vars) {
+    const e = vals[v]!;
+    if (e.kind === 'numeric') nums.push(e.d);
+    else {
+      facs.push(e.d);
+      sizes.push(spec.variables[v]!.levels!.length);
+    }
+  }
+  return { nums, facs, sizes };
+}
+
 interface PreparedRows {
   vals: Evaluated[];
   y0: Float64Array | null;
@@ -315,17 +331,7 @@ export function buildModelMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOptio
   if (spec.intercept) X.fill(1, 0, m);
   let prod: Float64Array | null = null;
   for (const t of spec.terms) {
-    const nums: Float64Array[] = [];
-    const facs: Int32Array[] = [];
-    const sizes: number[] = [];
-    for (const v of t.vars) {
-      const e = vals[v]!;
-      if (e.kind === 'numeric') nums.push(e.d);
-      else {
-        facs.push(e.d);
-        sizes.push(spec.variables[v]!.levels!.length);
-      }
-    }
+    const { nums, facs, sizes } = termParts(spec, t.vars, vals);
     // product of the numeric variables (null = all ones)
     let w: Float64Array | null = null;
     if (facs.length === 0 && nums.length === 1) {
@@ -413,17 +419,7 @@ export function buildGroupedMatrix(spec: ModelSpec, chunk: Chunk, opts: BuildOpt
   let gi = 0;
   let prod: Float64Array | null = null;
   for (const t of spec.terms) {
-    const nums: Float64Array[] = [];
-    const facs: Int32Array[] = [];
-    const sizes: number[] = [];
-    for (const v of t.vars) {
-      const e = vals[v]!;
-      if (e.kind === 'numeric') nums.push(e.d);
-      else {
-        facs.push(e.d);
-        sizes.push(spec.variables[v]!.levels!.length);
-      }
-    }
+    const { nums, facs, sizes } = termParts(spec, t.vars, vals);
     if (facs.length === 0) {
       // numeric term: the product of its variables straight into its dense column
       if (xcol[t.start]! < 0) continue;
