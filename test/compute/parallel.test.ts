@@ -16,21 +16,12 @@ import { RxXdfData } from '../../lib/data/xdf.js';
 import type { Chunk, ChunkOptions, DataSource, Schema } from '../../lib/data/types.js';
 import { isRxError } from '../../lib/errors.js';
 import { ensureDist } from './ensure-dist.js';
+// seeded generator (mulberry32) so every failure reproduces
+import { mulberry32 as rng } from '../../lib/ml/rng.js';
 
 const fixtureUrl = new URL('./fixtures/accumulators.mjs', import.meta.url).href;
 const tasksUrl = new URL('./fixtures/tasks.mjs', import.meta.url).href;
 
-// Seeded generator (mulberry32) so every failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeData(n: number, seed: number): RxMemoryData {
   const r = rng(seed);

@@ -14,18 +14,9 @@ import {
   xtwxAccumulateAsync,
   xtwxAccumulateBuiltin,
 } from '../../lib/native/linalg.js';
+// seeded generator (mulberry32) so every failure reproduces
+import { mulberry32 as rng } from '../../lib/ml/rng.js';
 
-// Deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomX(n: number, p: number, seed: number): Float64Array {
   const r = rng(seed);
